@@ -1,0 +1,37 @@
+/** Flags shared by several commands. */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CairnError } from '../oci/errors.js';
+import type { CliContext } from './context.js';
+
+/** Commander collector for repeatable flags. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export interface RegistryOptions {
+  /** Registries spoken to over plain HTTP (`HOST:PORT`), like pack's --insecure-registry. */
+  insecure: string[];
+  /** Extra CA certificates (PEM) trusted for registry TLS. */
+  caCerts: string[];
+}
+
+export function registryFlags(cmd: Command): Command {
+  return cmd
+    .option('--insecure-registry <host:port>', 'talk plain HTTP to this registry (repeatable)', collect)
+    .option('--ca-cert <file>', 'trust this PEM CA certificate for registry TLS (repeatable)', collect);
+}
+
+export async function registryOptionsFrom(o: Record<string, unknown>, ctx: CliContext): Promise<RegistryOptions> {
+  const insecure = (o.insecureRegistry as string[] | undefined) ?? [];
+  const caCerts: string[] = [];
+  for (const f of (o.caCert as string[] | undefined) ?? []) {
+    try {
+      caCerts.push(await readFile(resolve(ctx.cwd, f), 'utf8'));
+    } catch (e) {
+      throw new CairnError('INVALID_ARGUMENT', `cannot read CA certificate ${f}: ${(e as Error).message}`, { cause: e, hint: 'pass the path of a PEM file' });
+    }
+  }
+  return { insecure, caCerts };
+}

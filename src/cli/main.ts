@@ -1,0 +1,46 @@
+/**
+ * argv → command → exit status. The CLI is a thin shell over the library: it parses flags, opens stores,
+ * calls library functions and prints results.
+ */
+import { Command, CommanderError } from 'commander';
+import { imageCommand } from './commands/image.js';
+import type { CliContext } from './context.js';
+import { EXIT_USAGE, exitCodeFor, formatError } from './report-error.js';
+
+export const VERSION = '0.1.0';
+
+export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  const program = new Command('cairn')
+    .description('Cloud Native Buildpacks without a Docker daemon')
+    .version(VERSION, '--version')
+    .option('-v, --verbose', 'show details, and the stack trace of an error')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+      outputError: () => undefined, // reported below, in cairn's own format
+    });
+  program.addCommand(imageCommand(ctx));
+  for (const c of program.commands) inheritSettings(c, program);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0; // --help, --version
+      ctx.stderr.write(formatError(e, false));
+      return EXIT_USAGE;
+    }
+    const verbose = argv.includes('--verbose') || argv.includes('-v');
+    ctx.stderr.write(formatError(e, verbose));
+    return exitCodeFor(e);
+  }
+}
+
+/** Sub-commands report errors the same way as the program. */
+function inheritSettings(cmd: Command, from: Command): void {
+  cmd.copyInheritedSettings(from);
+  for (const c of cmd.commands) inheritSettings(c, cmd);
+}

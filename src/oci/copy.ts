@@ -1,0 +1,108 @@
+/**
+ * Copy, push and pull, written once over the Store interface.
+ *
+ * Order of writes (what makes an interrupted copy harmless): every blob first, then child manifests, then
+ * the top manifest with its tag. A destination therefore never holds a manifest that points at a missing
+ * blob. Blobs already in the destination are skipped; blobs in another repository of the same registry are
+ * mounted instead of uploaded.
+ */
+import { Readable } from 'node:stream';
+import type { Digest } from './digest.js';
+import type { Image } from './image.js';
+import { parseJson } from './image.js';
+import { isIndexType, isManifestType } from './media-types.js';
+import { mapLimit } from './limit.js';
+import type { ProgressSink } from './progress.js';
+import type { Descriptor, Index, Manifest } from './spec.js';
+import type { BlobDescriptor, Store } from './store/store.js';
+
+export interface CopyOptions {
+  /** Blob transfers in flight at once (default 4). */
+  parallel?: number;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+export interface CopyResult {
+  digest: Digest;
+  /** Blobs uploaded or written, with their bytes. */
+  blobsWritten: number;
+  bytesWritten: number;
+  blobsSkipped: number;
+  blobsMounted: number;
+}
+
+/** Copies the manifest (or whole index) `ref` of `src` to `dst`, tagging it `tag` there. Digests are kept. */
+export async function copyRef(src: Store, ref: string, dst: Store, tag: string | undefined, opts: CopyOptions = {}): Promise<CopyResult> {
+  const result = newResult();
+  const top = await src.getManifest(ref, transferOpts(opts));
+  await copyManifestTree(src, dst, top.mediaType, top.bytes, result, opts);
+  result.digest = await dst.putManifest({ mediaType: top.mediaType, bytes: top.bytes }, tag, transferOpts(opts));
+  opts.progress?.({ kind: 'manifest', digest: result.digest, ...(tag ? { tag } : {}) });
+  return result;
+}
+
+/** Writes an image value (e.g. one made by `mutate`) to `dst` under `tag`. */
+export async function writeImage(image: Image, dst: Store, tag: string | undefined, opts: CopyOptions = {}): Promise<CopyResult> {
+  const result = newResult();
+  await mapLimit(image.layers, opts.parallel ?? 4, (layer) =>
+    transferBlob(dst, { digest: layer.digest, size: layer.size, mediaType: layer.mediaType }, () => layer.compressed(), layer.origin, result, opts));
+  const cfg = image.manifest.config;
+  await transferBlob(dst, { digest: cfg.digest, size: cfg.size, mediaType: cfg.mediaType }, async () => Readable.from([image.rawConfig]), undefined, result, opts);
+  result.digest = await dst.putManifest({ mediaType: image.mediaType, bytes: image.rawManifest }, tag, transferOpts(opts));
+  opts.progress?.({ kind: 'manifest', digest: result.digest, ...(tag ? { tag } : {}) });
+  return result;
+}
+
+async function copyManifestTree(src: Store, dst: Store, mediaType: string, bytes: Buffer, result: CopyResult, opts: CopyOptions): Promise<void> {
+  if (isIndexType(mediaType)) {
+    const index = parseJson<Index>(bytes, `index in ${src.name}`);
+    for (const child of index.manifests ?? []) {
+      if (!isManifestType(child.mediaType) && !isIndexType(child.mediaType)) {
+        await copyBlob(src, dst, child, result, opts);
+        continue;
+      }
+      const m = await src.getManifest(child.digest, transferOpts(opts));
+      await copyManifestTree(src, dst, m.mediaType, m.bytes, result, opts);
+      await dst.putManifest({ mediaType: m.mediaType, bytes: m.bytes }, undefined, transferOpts(opts));
+    }
+    return;
+  }
+  const manifest = parseJson<Manifest>(bytes, `manifest in ${src.name}`);
+  await mapLimit(manifest.layers ?? [], opts.parallel ?? 4, (d) => copyBlob(src, dst, d, result, opts));
+  await copyBlob(src, dst, manifest.config, result, opts);
+}
+
+function copyBlob(src: Store, dst: Store, d: Descriptor, result: CopyResult, opts: CopyOptions): Promise<void> {
+  return transferBlob(dst, { digest: d.digest, size: d.size, mediaType: d.mediaType }, () => src.openBlob({ digest: d.digest, size: d.size }, transferOpts(opts)), src, result, opts);
+}
+
+async function transferBlob(dst: Store, desc: BlobDescriptor, open: () => Promise<Readable>, origin: Store | undefined, result: CopyResult, opts: CopyOptions): Promise<void> {
+  if ((await dst.statBlob(desc.digest, transferOpts(opts))) !== undefined) {
+    result.blobsSkipped++;
+    opts.progress?.({ kind: 'blob-done', digest: desc.digest, total: desc.size, action: 'skip' });
+    return;
+  }
+  const from = origin?.location;
+  if (from && dst.mountBlob && dst.location && from.host === dst.location.host && from.repository !== dst.location.repository) {
+    if (await dst.mountBlob(desc, from, transferOpts(opts))) {
+      result.blobsMounted++;
+      opts.progress?.({ kind: 'blob-done', digest: desc.digest, total: desc.size, action: 'mount' });
+      return;
+    }
+  }
+  if (await dst.putBlob(desc, open, transferOpts(opts))) {
+    result.blobsWritten++;
+    result.bytesWritten += desc.size;
+  } else {
+    result.blobsSkipped++;
+  }
+}
+
+function transferOpts(opts: CopyOptions): { signal?: AbortSignal; progress?: ProgressSink } {
+  return { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.progress ? { progress: opts.progress } : {}) };
+}
+
+function newResult(): CopyResult {
+  return { digest: '' as Digest, blobsWritten: 0, bytesWritten: 0, blobsSkipped: 0, blobsMounted: 0 };
+}
