@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const main = new URL('../dist/cli/main.js', import.meta.url);
+const main = new URL('../dist/src/cli/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
-  process.stderr.write('error: cairn is not built (dist/cli/main.js is missing)\nhint: run `npm ci` (or `npm run build`) in the cairn folder\n');
+  process.stderr.write('error: cairn is not built (dist/src/cli/main.js is missing)\nhint: run `npm ci` (or `npm run build`) in the cairn folder\n');
   process.exit(1);
 }
 const { run } = await import(main.href);

@@ -1,7 +1,7 @@
 // Transpiles src/, test/ and bench/ (TypeScript, ESM) file by file into dist/ with esbuild.
 // Type checking is separate (`npm run typecheck`, part of `npm test`): esbuild strips types only.
 import { build } from 'esbuild';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 async function tsFiles(dir) {
@@ -17,10 +17,12 @@ async function tsFiles(dir) {
 }
 
 const entryPoints = (await Promise.all(['src', 'test', 'bench'].map(tsFiles))).flat();
-await rm('dist', { recursive: true, force: true });
+// Build beside dist/ and swap it in, so that a build never leaves a half-written or stale dist/ to a run that uses it.
+const next = `dist.next-${process.pid}`;
+const old = `dist.old-${process.pid}`;
 await build({
   entryPoints,
-  outdir: 'dist',
+  outdir: next,
   outbase: '.',
   format: 'esm',
   platform: 'node',
@@ -28,3 +30,6 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
+await rename('dist', old).catch((e) => { if (e.code !== 'ENOENT') throw e; });
+await rename(next, 'dist');
+await rm(old, { recursive: true, force: true });

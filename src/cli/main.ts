@@ -6,8 +6,9 @@ import { Command, CommanderError } from 'commander';
 import { imageCommand } from './commands/image.js';
 import type { CliContext } from './context.js';
 import { EXIT_USAGE, exitCodeFor, formatError } from './report-error.js';
+import { VERSION } from './version.js';
 
-export const VERSION = '0.1.0';
+
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const program = new Command('cairn')

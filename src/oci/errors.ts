@@ -40,7 +40,14 @@ export type ErrorCode =
   // generic
   | 'INVALID_ARGUMENT'
   | 'UNSUPPORTED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  // lifecycle (src/lifecycle/): CNB files, API versions, phases
+  | 'INVALID_LIFECYCLE_FILE'
+  | 'INCOMPATIBLE_PLATFORM_API'
+  | 'INCOMPATIBLE_BUILDPACK_API'
+  | 'DETECT_FAILED'
+  | 'BUILDPACK_FAILED'
+  | 'LIFECYCLE_FAILED';
 
 export interface CairnErrorOptions {
   cause?: unknown;

@@ -9,6 +9,7 @@ import { formatTarget, parseTarget } from '../../oci/transport.js';
 import type { CliContext } from '../context.js';
 import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
 import { formatBytes, printTable } from '../format.js';
+import { cairnHome, openLocalStore } from '../../oci/store/local.js';
 import { openTarget } from '../open-target.js';
 import { hostPlatform, parsePlatform, type PlatformChoice } from '../platform.js';
 
@@ -25,13 +26,18 @@ export function imageCommand(ctx: CliContext): Command {
       const to = parseTarget(dst);
       const source = await openTarget(from, 'read', ctx, reg);
       const dest = await openTarget(to, 'write', ctx, reg, { defaultName: source.name });
-      const progress = undefined;
       try {
         const single = o.platform !== undefined || !dest.holdsIndexes;
-        const result = single
-          ? await writeImage(await loadImage(source.store, source.key, { platform: choosePlatform(o.platform) }), dest.store, dest.key, { progress })
-          : await copyRef(source.store, source.key, dest.store, dest.key, { progress });
-        await dest.store.close();
+        let result;
+        try {
+          result = single
+            ? await writeImage(await loadImage(source.store, source.key, { platform: choosePlatform(o.platform) }), dest.store, dest.key)
+            : await copyRef(source.store, source.key, dest.store, dest.key);
+          await dest.store.close();
+        } catch (e) {
+          await dest.store.discard?.();
+          throw e;
+        }
         if (o.json) ctx.stdout.write(JSON.stringify({ source: formatTarget(from), destination: formatTarget(to), ...result }) + '\n');
         else ctx.stdout.write(`copied ${formatTarget(from)} to ${formatTarget(to)}\n  digest ${result.digest}; ${result.blobsWritten} blobs written (${formatBytes(result.bytesWritten)}), ${result.blobsSkipped} already there, ${result.blobsMounted} mounted\n`);
       } finally {
@@ -43,7 +49,7 @@ export function imageCommand(ctx: CliContext): Command {
     .description('list the images in the local store')
     .option('--json', 'print as JSON')
     .action(async (o: { json?: boolean }) => {
-      const local = await openTarget(parseTarget('scratch'), 'read', ctx, await registryOptionsFrom({}, ctx));
+      const local = { store: await openLocalStore(cairnHome(ctx.env)) };
       const rows: { reference: string; digest: string; size: number }[] = [];
       for (const tag of await local.store.listTags()) {
         const m = await local.store.getManifest(tag);

@@ -88,4 +88,7 @@ export interface Store {
 
   /** Finishes pending work: archives write their file, daemon stores load into the engine. */
   close(): Promise<void>;
+
+  /** Stores that stage writes (archives, daemons): drops what was staged without writing anything. */
+  discard?(): Promise<void>;
 }

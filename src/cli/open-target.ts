@@ -1,0 +1,93 @@
+/**
+ * Opens the Store a Target names, and says which key to read or which tag to write there.
+ * The only place that maps transports to store implementations.
+ */
+import { join, resolve } from 'node:path';
+import { dockerConfigCredentials } from '../oci/auth/docker-config.js';
+import { CairnError } from '../oci/errors.js';
+import { formatImageName, type ImageName, lookupKey } from '../oci/reference.js';
+import { createDockerArchive, openDockerArchive } from '../oci/store/archive/docker-archive.js';
+import { createOciArchive } from '../oci/store/archive/oci-archive.js';
+import { openDaemonStore } from '../oci/store/daemon/daemon-store.js';
+import { openLayoutStore } from '../oci/store/layout/layout-store.js';
+import { cairnHome, openLocalStore } from '../oci/store/local.js';
+import { openRegistryStore } from '../oci/store/registry/registry-store.js';
+import type { Store } from '../oci/store/store.js';
+import type { Target } from '../oci/transport.js';
+import type { CliContext } from './context.js';
+import type { RegistryOptions } from './flags.js';
+import { VERSION } from './version.js';
+
+export interface OpenedTarget {
+  store: Store;
+  /** Reading: the tag or digest to load. Writing: the tag to write (undefined: by digest only). */
+  key: string;
+  /** The image name the target carries, if any (used to name an image written to an archive). */
+  name: ImageName | undefined;
+  /** Whether the store can hold a multi-platform index (archives and daemons hold single images). */
+  holdsIndexes: boolean;
+  /** Frees unreferenced blobs after a removal, where the store has GC. */
+  gc?: () => Promise<unknown>;
+}
+
+export interface OpenTargetOptions {
+  /** Name to give an image written to an archive or daemon when the target names none. */
+  defaultName?: ImageName | undefined;
+}
+
+export async function openTarget(t: Target, mode: 'read' | 'write', ctx: CliContext, reg: RegistryOptions, opts: OpenTargetOptions = {}): Promise<OpenedTarget> {
+  switch (t.kind) {
+    case 'local': {
+      const store = await openLocalStore(cairnHome(ctx.env));
+      return { store, key: t.key, name: t.name, holdsIndexes: true, gc: () => store.gc() };
+    }
+    case 'oci': {
+      const store = await openLayoutStore(resolve(ctx.cwd, t.dir), { create: mode === 'write' });
+      const key = t.tag ?? (mode === 'write' ? 'latest' : await soleTag(store, `oci:${t.dir}`));
+      return { store, key, name: undefined, holdsIndexes: true, gc: () => store.gc() };
+    }
+    case 'registry': {
+      const n = t.name;
+      const store = openRegistryStore({
+        host: n.registry,
+        repository: n.repository,
+        insecure: reg.insecure.includes(n.registry),
+        caCerts: reg.caCerts,
+        credentials: dockerConfigCredentials({ dockerConfigDir: ctx.env.DOCKER_CONFIG, homeDir: ctx.env.HOME }),
+        userAgent: `cairn/${VERSION}`,
+      });
+      return { store, key: lookupKey(n), name: n, holdsIndexes: true };
+    }
+    case 'oci-archive': {
+      if (mode === 'read') throw unsupported('reading oci-archive: files', 'unpack it with `tar -x` and use oci:DIR:TAG');
+      return { store: await createOciArchive(resolve(ctx.cwd, t.file)), key: t.tag ?? 'latest', name: undefined, holdsIndexes: true };
+    }
+    case 'docker-archive': {
+      const file = resolve(ctx.cwd, t.file);
+      const name = t.name ?? opts.defaultName;
+      if (mode === 'read') {
+        const store = await openDockerArchive(file, { tempDir: join(cairnHome(ctx.env), 'tmp') });
+        return { store, key: t.name ? formatImageName(t.name) : await soleTag(store, `docker-archive:${t.file}`), name: t.name, holdsIndexes: false };
+      }
+      const repoTag = name ? formatImageName({ ...name, digest: undefined }) : undefined;
+      if (!repoTag) throw new CairnError('INVALID_REFERENCE', `docker-archive:${t.file} needs an image name`, { hint: `write docker-archive:${t.file}:NAME:TAG` });
+      return { store: await createDockerArchive(file), key: repoTag, name, holdsIndexes: false };
+    }
+    case 'docker-daemon': {
+      const store = await openDaemonStore({ dockerHost: ctx.env.DOCKER_HOST, tempDir: join(cairnHome(ctx.env), 'tmp') });
+      return { store, key: formatImageName({ ...t.name, digest: undefined }), name: t.name, holdsIndexes: false };
+    }
+  }
+}
+
+async function soleTag(store: Store, where: string): Promise<string> {
+  const tags = await store.listTags();
+  if (tags.length === 1) return tags[0]!;
+  throw new CairnError('INVALID_REFERENCE', tags.length === 0 ? `${where} holds no tagged image` : `${where} holds several images (${tags.join(', ')}) and none was named`, {
+    hint: `name one: ${where}:TAG`,
+  });
+}
+
+function unsupported(what: string, hint: string): CairnError {
+  return new CairnError('UNSUPPORTED', `${what} is not supported`, { hint });
+}

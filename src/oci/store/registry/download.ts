@@ -1,0 +1,82 @@
+/**
+ * Blob download (distribution-spec "Pulling blobs"): `GET /v2/<name>/blobs/<digest>`, redirects followed.
+ * A connection that breaks or stalls mid-body is resumed with `Range: bytes=<received>-` (a server that ignores
+ * Range and answers 200 is read from the start, skipping what was already passed on), within the retry budget.
+ * The bytes are verified against the descriptor as they are consumed.
+ */
+import { pipeline, Readable } from 'node:stream';
+import { type Digest, VerifyingStream } from '../../digest.js';
+import type { TransferOptions } from '../store.js';
+import type { RegistryClient } from './client.js';
+import type { HttpResponse } from './http.js';
+import { RetryBudget } from './retry.js';
+
+const PROGRESS_STEP = 1 << 20;
+
+export async function downloadBlob(
+  client: RegistryClient,
+  target: { repository: string; scopes: string[]; name: string },
+  desc: { digest: Digest; size?: number },
+  opts: TransferOptions,
+): Promise<Readable> {
+  const what = `GET blob ${desc.digest} from ${target.name}`;
+  const get = (from: number): Promise<HttpResponse> =>
+    client.send({
+      method: 'GET',
+      url: `/v2/${target.repository}/blobs/${desc.digest}`,
+      headers: from > 0 ? { range: `bytes=${from}-` } : {},
+      scopes: target.scopes,
+      ok: from > 0 ? [200, 206] : [200],
+      what,
+      notFound: 'BLOB_NOT_FOUND',
+    }, opts);
+  const first = await get(0);
+  const length = Number(first.headers['content-length']);
+  const total = desc.size ?? (Number.isFinite(length) ? length : 0);
+  const progress = opts.progress;
+  progress?.({ kind: 'blob-start', digest: desc.digest, total, action: 'download' });
+
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const budget = new RetryBudget(client.retry, what, opts);
+    let res = first;
+    let got = 0;
+    let reported = 0;
+    try {
+      for (;;) {
+        let skip = res.status === 200 ? got : 0;
+        try {
+          for await (const piece of res.body as AsyncIterable<Buffer>) {
+            let chunk = piece;
+            if (skip > 0) {
+              const n = Math.min(skip, chunk.length);
+              skip -= n;
+              chunk = chunk.subarray(n);
+              if (chunk.length === 0) continue;
+            }
+            got += chunk.length;
+            if (progress && got - reported >= PROGRESS_STEP) {
+              reported = got;
+              progress({ kind: 'blob-progress', digest: desc.digest, done: got, total });
+            }
+            yield chunk;
+          }
+          return;
+        } catch (e) {
+          res.body.destroy();
+          await budget.failed(client.networkError(e, what));
+          res = await get(got);
+        }
+      }
+    } finally {
+      res.body.destroy();
+    }
+  }
+
+  const verifier = new VerifyingStream(desc, what);
+  pipeline(Readable.from(chunks(), { objectMode: false }), verifier, () => { /* errors surface on `verifier` */ });
+  verifier.on('end', () => {
+    progress?.({ kind: 'blob-progress', digest: desc.digest, done: total, total });
+    progress?.({ kind: 'blob-done', digest: desc.digest, total, action: 'download' });
+  });
+  return verifier;
+}
