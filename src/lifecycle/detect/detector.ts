@@ -1,0 +1,199 @@
+/**
+ * Detection (digest §3, buildpack spec "Phase #1: Detection", reference `phase/detector.go`): tries the
+ * candidate groups of an order in turn and returns the first that resolves, as group.toml + plan.toml data.
+ *
+ * Per candidate group:
+ * 1. each element's targets are checked against the run image (Platform ≥ 0.12): a required element that
+ *    matches none errors; an optional one is skipped without running (the reference runs it anyway);
+ * 2. `bin/detect` runs for the rest through the injected runner, at most `concurrency` at once, each
+ *    module once per detection (cached by kind + id@version across groups);
+ * 3. exit 0 = pass, 100 = fail, anything else (or a runner exception) = error. The group fails if a required
+ *    element did not pass, or if no buildpack (extensions do not count) passed;
+ * 4. the plan is resolved from the passing elements (`resolvePlan`).
+ * When every group fails the result says whether any failed group had an erroring element: exit 21, else 20.
+ */
+import { mapLimit } from '../../oci/limit.js';
+import { ExitCode, LifecycleError } from '../exit-codes.js';
+import type { BuildPlan } from '../files/build-plan.js';
+import type { GroupEntry, GroupToml } from '../files/group-toml.js';
+import type { OrderGroup } from '../files/module-ref.js';
+import type { PlanToml } from '../files/plan-toml.js';
+import type { TargetData } from '../target.js';
+import { expandOrder, type GroupElement } from './expand.js';
+import type { ModuleInfo, ModuleKind, ModuleLookup } from './module.js';
+import { resolvePlan } from './resolve-plan.js';
+import { anyTargetSatisfied } from './target-match.js';
+
+/** What running one `bin/detect` produced. `plan` is the parsed Build Plan (absent: empty). */
+export interface DetectRunOutput {
+  code: number;
+  output: string;
+  plan?: BuildPlan;
+}
+
+/** Runs `bin/detect` of a module (or reads an extension's pre-made plan). May throw: counted as an error. */
+export type DetectRunner = (module: ModuleInfo) => Promise<DetectRunOutput>;
+
+export type RunStatus = 'pass' | 'fail' | 'error';
+
+/** One module's detection, as run (or refused for its targets). */
+export interface DetectRun {
+  kind: ModuleKind;
+  id: string;
+  version: string;
+  status: RunStatus;
+  /** Exit code; -1 when the runner threw or the targets did not match. */
+  code: number;
+  output: string;
+  /** Why it errored without an exit code of its own. */
+  error?: string;
+  plan: BuildPlan;
+}
+
+export type ElementStatus = RunStatus | 'skip';
+
+/** One candidate group tried, for logs and failure reports. */
+export interface GroupAttempt {
+  elements: { kind: ModuleKind; id: string; version: string; optional: boolean; status: ElementStatus }[];
+  result: 'pass' | 'fail' | 'error';
+  reason?: string;
+}
+
+export type DetectResult =
+  | { ok: true; group: GroupToml; plan: PlanToml; attempts: GroupAttempt[]; runs: DetectRun[] }
+  | { ok: false; exitCode: 20 | 21; attempts: GroupAttempt[]; runs: DetectRun[] };
+
+export interface DetectOptions {
+  order: readonly OrderGroup[];
+  orderExtensions?: readonly OrderGroup[];
+  lookup: ModuleLookup;
+  run: DetectRunner;
+  /** Run image target, completed (`completeTarget`). */
+  target: TargetData;
+  /** `CNB_EXEC_ENV` when the Platform API is ≥ 0.15; entries not eligible are skipped. */
+  execEnv?: string;
+  /** Parallel `bin/detect` runs; default 4. */
+  concurrency?: number;
+}
+
+const EMPTY_PLAN: BuildPlan = { provides: [], requires: [], or: [] };
+
+const keyOf = (m: { kind: ModuleKind; id: string; version: string }) => `${m.kind} ${m.id}@${m.version}`;
+
+function statusOf(code: number): RunStatus {
+  if (code === 0) return 'pass';
+  if (code === 100) return 'fail';
+  return 'error';
+}
+
+function groupEntryOf(m: ModuleInfo): GroupEntry {
+  return { id: m.id, version: m.version, api: m.api, homepage: m.homepage || undefined };
+}
+
+export async function detect(opts: DetectOptions): Promise<DetectResult> {
+  const runs = new Map<string, Promise<DetectRun>>();
+  const attempts: GroupAttempt[] = [];
+  let anyError = false;
+
+  const runOnce = (m: ModuleInfo): Promise<DetectRun> => {
+    const key = keyOf(m);
+    let p = runs.get(key);
+    if (!p) {
+      p = opts.run(m).then(
+        (r): DetectRun => {
+          const plan = r.plan ?? EMPTY_PLAN;
+          const run: DetectRun = { kind: m.kind, id: m.id, version: m.version, status: statusOf(r.code), code: r.code, output: r.output, plan };
+          if (m.kind === 'extension' && r.code === 0 && [plan, ...plan.or].some((s) => s.requires.length > 0)) {
+            return { ...run, status: 'error', code: -1, error: `extension ${m.id} outputs "requires", which is not allowed` };
+          }
+          return run;
+        },
+        (e: unknown): DetectRun => ({ kind: m.kind, id: m.id, version: m.version, status: 'error', code: -1, output: '', error: (e as Error).message ?? String(e), plan: EMPTY_PLAN }),
+      );
+      runs.set(key, p);
+    }
+    return p;
+  };
+
+  for await (const group of expandOrder(opts.order, opts.orderExtensions ?? [], opts.lookup, { execEnv: opts.execEnv })) {
+    const targetOk = group.map((el) => anyTargetSatisfied(opts.target, el.module.targets));
+    const results = await mapLimit(group, opts.concurrency ?? 4, async (el, i): Promise<DetectRun | undefined> => {
+      if (targetOk[i]) return runOnce(el.module);
+      if (el.optional) return undefined;
+      const m = el.module;
+      const error = `unable to satisfy target os/arch constraints; run image: ${JSON.stringify(opts.target)}, buildpack: ${JSON.stringify(m.targets)}`;
+      const refused: DetectRun = { kind: m.kind, id: m.id, version: m.version, status: 'error', code: -1, output: '', error, plan: EMPTY_PLAN };
+      // Never run (its targets never match), so the slot is free: recorded for the report.
+      runs.set(keyOf(m), Promise.resolve(refused));
+      return refused;
+    });
+    const attempt: GroupAttempt = {
+      elements: group.map((el, i) => ({ kind: el.module.kind, id: el.module.id, version: el.module.version, optional: el.optional, status: results[i]?.status ?? 'skip' })),
+      result: 'fail',
+    };
+    attempts.push(attempt);
+
+    const required = group.filter((el, i) => !el.optional && results[i]?.status !== 'pass');
+    if (required.length > 0) {
+      const errored = results.some((r) => r?.status === 'error');
+      attempt.result = errored ? 'error' : 'fail';
+      attempt.reason = `required ${required.map((el) => `${el.module.id}@${el.module.version}`).join(', ')} did not pass`;
+      anyError ||= errored;
+      continue;
+    }
+    const passed: (GroupElement & { plan: BuildPlan })[] = [];
+    group.forEach((el, i) => {
+      const r = results[i];
+      if (r?.status === 'pass') passed.push({ ...el, plan: r.plan });
+    });
+    if (!passed.some((el) => el.module.kind === 'buildpack')) {
+      attempt.reason = 'no buildpack passed';
+      continue;
+    }
+    const resolved = resolvePlan(passed);
+    if (!resolved) {
+      attempt.reason = 'no combination of the build plans resolves (unmet requires or unused provides)';
+      continue;
+    }
+    attempt.result = 'pass';
+    const mods = resolved.selected.map((el) => el.module);
+    return {
+      ok: true,
+      group: { group: mods.filter((m) => m.kind === 'buildpack').map(groupEntryOf), groupExtensions: mods.filter((m) => m.kind === 'extension').map(groupEntryOf) },
+      plan: {
+        entries: resolved.entries.map((e) => ({
+          providers: e.providers.map((p) => ({ id: p.module.id, version: p.module.version, extension: p.module.kind === 'extension' })),
+          requires: e.requires,
+        })),
+      },
+      attempts,
+      runs: await Promise.all(runs.values()),
+    };
+  }
+  return { ok: false, exitCode: anyError ? ExitCode.detectErrored : ExitCode.detectFailed, attempts, runs: await Promise.all(runs.values()) };
+}
+
+/**
+ * The error for a failed detection: exit 20 or 21, naming the buildpacks that failed and showing the output of
+ * those that errored (their output, or why they could not run).
+ */
+export function detectFailureError(r: Extract<DetectResult, { ok: false }>): LifecycleError {
+  const errored = r.runs.filter((x) => x.status === 'error');
+  const failed = r.runs.filter((x) => x.status === 'fail');
+  const name = (x: DetectRun) => `${x.id}@${x.version}`;
+  const parts: string[] = [];
+  if (errored.length > 0) parts.push(`errored: ${errored.map(name).join(', ')}`);
+  if (failed.length > 0) parts.push(`did not detect: ${failed.map(name).join(', ')}`);
+  const output = errored
+    .map((x) => `======== Output: ${name(x)} (exit ${x.code}) ========\n${x.error ? `${x.error}\n` : ''}${x.output}`)
+    .join('\n');
+  return new LifecycleError('DETECT_FAILED', `no buildpack group passed detection${parts.length > 0 ? ` (${parts.join('; ')})` : ''}`, {
+    phase: 'detect',
+    exitCode: r.exitCode,
+    output: output || undefined,
+    hint:
+      r.exitCode === ExitCode.detectErrored
+        ? 'a buildpack failed while detecting; its output is above'
+        : 'no buildpack recognised the app: check the app directory, or choose buildpacks that support it',
+  });
+}
