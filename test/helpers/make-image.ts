@@ -127,15 +127,17 @@ export async function makeTestImage(store: Store, tag?: string, opts: TestImageO
 }
 
 /**
- * The host's /bin/sh and the shared libraries it loads (from `ldd`), as layer files at their usual paths:
- * enough for a container to run `/bin/sh -c 'echo hello'` without any base image.
+ * Host programs (default /bin/sh) and the shared libraries they load (from `ldd`), as layer files at their
+ * usual paths: enough for a container to run `/bin/sh -c 'echo hello'` without any base image.
  */
-export function hostShellFiles(): TestFile[] {
-  const out = execFileSync('ldd', ['/bin/sh'], { encoding: 'utf8' });
-  const paths = new Set<string>(['/bin/sh']);
-  for (const line of out.split('\n')) {
-    const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
-    if (m) paths.add(m[1]!);
+export function hostShellFiles(programs: string[] = ['/bin/sh']): TestFile[] {
+  const paths = new Set<string>(programs);
+  for (const program of programs) {
+    const out = execFileSync('ldd', [program], { encoding: 'utf8' });
+    for (const line of out.split('\n')) {
+      const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
+      if (m) paths.add(m[1]!);
+    }
   }
   return [...paths].map((p) => ({ path: p.slice(1), content: readFileSync(realpathSync(p)), mode: 0o755 }));
 }

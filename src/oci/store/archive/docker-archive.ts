@@ -25,7 +25,7 @@ import { type Digest, digestHex, hashToDigest, sha256, VerifyingStream } from '.
 import { CairnError, messageOf } from '../../errors.js';
 import { MediaType } from '../../media-types.js';
 import type { Descriptor, Manifest } from '../../spec.js';
-import { streamToFileAtomic, TEMP_PREFIX } from '../layout/atomic-file.js';
+import { streamToFileAtomic, TEMP_PREFIX } from '../../atomic-file.js';
 import { isDigestRef } from '../layout/index-json.js';
 import { type LayoutStore, openLayoutStore } from '../layout/layout-store.js';
 import { MAX_MANIFEST_BYTES } from '../layout/manifest-refs.js';

@@ -11,7 +11,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../../digest.js';
-import { streamToFileAtomic, TEMP_PREFIX, isTempName } from '../layout/atomic-file.js';
+import { streamToFileAtomic, TEMP_PREFIX, isTempName } from '../../atomic-file.js';
 import { type LayoutStore, openLayoutStore } from '../layout/layout-store.js';
 import type { BlobDescriptor, ManifestData, Store, TransferOptions } from '../store.js';
 import { type PackEntry, packEntries } from './tar-pack.js';

@@ -8,7 +8,7 @@ import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDigest } from '../../digest.js';
 import { CairnError } from '../../errors.js';
-import { isTempName } from './atomic-file.js';
+import { isTempName } from '../../atomic-file.js';
 import { parseLayoutIndex } from './index-json.js';
 import type { LayoutPaths } from './paths.js';
 import { reachableDescriptors } from './reachable.js';

@@ -19,7 +19,7 @@ import { CairnError, messageOf } from '../../errors.js';
 import type { ProgressSink } from '../../progress.js';
 import type { Index } from '../../spec.js';
 import type { BlobDescriptor, ManifestData, Store, TransferOptions } from '../store.js';
-import { isTempName, streamToFileAtomic, writeFileAtomic } from './atomic-file.js';
+import { isTempName, streamToFileAtomic, writeFileAtomic } from '../../atomic-file.js';
 import { collectGarbage, type GcOptions, type GcResult } from './gc.js';
 import { checkRefName, emptyIndex, isDigestRef, findDigest, findTag, parseLayoutIndex, serializeLayoutIndex, tagsOf, withManifest, withoutTag } from './index-json.js';
 import { withFileLock } from './lock.js';

@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, hashToDigest, isDigest } from '../../digest.js';
 import { CairnError, messageOf } from '../../errors.js';
-import { isTempName } from './atomic-file.js';
+import { isTempName } from '../../atomic-file.js';
 import { parseLayoutIndex, tagsOf } from './index-json.js';
 import { MAX_MANIFEST_BYTES } from './manifest-refs.js';
 import { LAYOUT_VERSION, layoutPaths } from './paths.js';

@@ -4,11 +4,12 @@
  * crash (even kill -9 or power loss) leaves at most a stray temp file, whose name starts with TEMP_PREFIX.
  */
 import { randomBytes } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CairnError, messageOf } from '../../errors.js';
+import { CairnError, messageOf } from './errors.js';
 
 /** Temp files start with this; stores ignore them and garbage collection removes old ones. */
 export const TEMP_PREFIX = '.tmp-';
@@ -65,6 +66,41 @@ export async function streamToFileAtomic(
     if (e instanceof CairnError) throw e;
     if (isAbort(e)) throw e;
     throw new CairnError('IO', `cannot write ${path}: ${messageOf(e)}`, { cause: e, hint: 'check free space and permissions of the folder' });
+  }
+}
+
+/**
+ * Calls `write` with a stream into a temp file beside `path`; `write` must end the stream (e.g. through
+ * `pipeline`). Once its promise resolves, the file is fsync'd, renamed to `path` and the folder fsync'd.
+ * On failure the temp file is removed.
+ */
+export async function writeThroughAtomic<T>(path: string, write: (out: Writable) => Promise<T>, mode = 0o644): Promise<T> {
+  const dir = dirname(path);
+  const tmp = tempPath(dir, basename(path));
+  let renamed = false;
+  // `flush: true` fsyncs the descriptor before the stream closes it.
+  const out: WriteStream = createWriteStream(tmp, { flags: 'wx', mode, flush: true, highWaterMark: 256 * 1024 });
+  const closed = new Promise<void>((resolve, reject) => {
+    out.once('close', resolve);
+    out.once('error', reject);
+  });
+  closed.catch(() => undefined);
+  try {
+    const result = await write(out);
+    await closed;
+    await rename(tmp, path);
+    renamed = true;
+    await syncDir(dir);
+    return result;
+  } catch (e) {
+    out.destroy();
+    if (e instanceof CairnError) throw e;
+    throw new CairnError('IO', `cannot write ${path}: ${messageOf(e)}`, { cause: e, hint: 'check that the folder exists, is writable and has free space' });
+  } finally {
+    if (!renamed) {
+      await closed.catch(() => undefined);
+      await rm(tmp, { force: true }).catch(() => undefined);
+    }
   }
 }
 

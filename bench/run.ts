@@ -1,0 +1,48 @@
+/**
+ * `npm run bench`: runs every benchmark scenario in one go and writes BENCHMARKS.md.
+ * Benchmarks are not tests: they report ratios against baselines run in the same process; they never fail
+ * on time, only when a scenario cannot run.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { benchImageCopy } from './image-copy.js';
+import { benchLayerWriter, ensureBenchTree } from './layer-writer.js';
+import { spread } from './stats.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+function version(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8' }).split('\n')[0]!.trim();
+  } catch {
+    return 'not installed';
+  }
+}
+
+const tree = await ensureBenchTree();
+console.log(`bench: layer writer vs tar | gzip -1 (${RUNS} runs)…`);
+const layer = await benchLayerWriter({ tree, runs: RUNS });
+console.log(`bench: image copy vs skopeo copy (${RUNS} runs)…`);
+const copy = await benchImageCopy({ tree, runs: RUNS });
+
+const md = `# Benchmarks
+
+Written by \`npm run bench\` (${RUNS} runs per figure, interleaved with the baseline; median with min–max).
+Ratios are measured in one run on one machine; the goals come from the issues.
+
+Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.
+Versions: ${version('tar', ['--version'])}; ${version('gzip', ['--version'])}; ${version('skopeo', ['--version'])}; docker-registry ${version('dpkg-query', ['-W', '-f=${Version}', 'docker-registry'])}.
+
+## OCI core
+
+Tree: a node_modules of about 300 packages (express, typescript, webpack and their dependencies), \`.tmp/bench-tree\`.
+
+| scenario | cairn | baseline | ratio | goal |
+|---|---|---|---|---|
+| layer writing (tar → gzip -1 → diffID + digest) | ${spread(layer.cairnMs)} | \`tar -c --sort=name \\| gzip -1 \\| sha256sum\`: ${spread(layer.baselineMs)} | ${layer.ratio.toFixed(2)}× the baseline's speed | ≥ 0.8× |
+| push to a loopback registry (${(copy.imageBytes / 2 ** 20).toFixed(1)} MiB layer) | ${spread(copy.cairnMs)} | \`skopeo copy\`: ${spread(copy.skopeoMs)} | ${copy.ratio.toFixed(2)}× skopeo's time | ≤ 1.1× |
+`;
+await writeFile(join(process.cwd(), 'BENCHMARKS.md'), md);
+console.log(md);

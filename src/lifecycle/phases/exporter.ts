@@ -1,0 +1,260 @@
+/**
+ * The export phase (digest §5): the app image = the run image + one layer per launch layer (buildpacks in
+ * group order, layers by name) + the SBOM layer + the app layer + the launcher, config and process-type
+ * layers; the CNB labels; Env, WorkingDir, Entrypoint and a fixed `created`.
+ *
+ * Layer identity is the diffID. A launch layer whose diffID equals the one the previous image recorded for it,
+ * or whose folder is absent (metadata-only restore), is taken from the previous image as it is — same blob,
+ * nothing re-uploaded. Every other layer is written once, deterministically, by the layer writer.
+ *
+ * The result is an Image value; writing it to a store, and committing the cache, is the caller's step.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { Digest } from '../../oci/digest.js';
+import { type Image } from '../../oci/image.js';
+import { fileLayer, type Layer } from '../../oci/layer.js';
+import { type LayerSource, writeLayer } from '../../oci/layer/tar-writer.js';
+import { appendLayers, type Addendum, setCreated, updateContainerConfig } from '../../oci/mutate.js';
+import { ExitCode, LifecycleError } from '../exit-codes.js';
+import { type BuildMetadataToml, serializeBuildMetadataToml } from '../files/build-metadata-toml.js';
+import type { ProjectMetadataToml } from '../files/project-metadata-toml.js';
+import { escapeId } from '../ids.js';
+import { buildMetadataLabel, buildMetadataLabelOf, type LauncherInfo } from '../labels/build-metadata.js';
+import { type BuildpackLayersMetadata, type LifecycleMetadata, layersMetadataFor, lifecycleMetadataLabel } from '../labels/lifecycle-metadata.js';
+import { BUILD_METADATA_LABEL, LIFECYCLE_METADATA_LABEL, PROJECT_METADATA_LABEL } from '../labels/names.js';
+import { projectMetadataLabel } from '../labels/project-metadata.js';
+import { type BuiltLayer, readBuiltLayers } from './build-layers.js';
+import { serializeLaunchPlan } from './launch-plan.js';
+
+export const LAUNCHER_PATH = '/cnb/lifecycle/launcher';
+export const PROCESS_DIR = '/cnb/process';
+
+export interface ExportInput {
+  /** Host paths of `<layers>` and `<app>`. */
+  layersDir: string;
+  appDir: string;
+  /** The paths of `<layers>` and `<app>` in the image (default /layers and /workspace). */
+  imageLayersDir?: string;
+  imageAppDir?: string;
+  /** The builder's output (`<layers>/config/metadata.toml`). */
+  metadata: BuildMetadataToml;
+  runImage: Image;
+  /** How the run image is recorded in the label (digest reference, name, mirrors). */
+  runImageRef: { reference: string; image?: string; mirrors?: string[] };
+  previous?: { image: Image; metadata: LifecycleMetadata };
+  /** Host path of the launcher binary that goes into the image. */
+  launcherPath: string;
+  launcherInfo: LauncherInfo;
+  /** The CNB user: owner of buildpack and app layer entries. */
+  uid: number;
+  gid: number;
+  /** `created` of the image and every history entry. */
+  created: Date;
+  platformApi: string;
+  /** Overrides the buildpacks' default process (`-process-type`). */
+  processType?: string;
+  projectMetadata?: ProjectMetadataToml;
+  /** Folder for the layer blobs written by this export (kept until the image is written). */
+  workDir: string;
+  warn: (message: string) => void;
+}
+
+/** A layer the cache should keep: its uncompressed tar on disk. */
+export interface CacheCandidate {
+  buildpackId: string;
+  layer: string;
+  diffID: Digest;
+  tarPath: string;
+}
+
+export interface ExportResult {
+  image: Image;
+  metadata: LifecycleMetadata;
+  /** Layers with `cache = true` and contents, for the cache writer. */
+  cacheLayers: CacheCandidate[];
+  /** Per buildpack, the cached layers' metadata (for the cache metadata). */
+  cacheMetadata: BuildpackLayersMetadata[];
+  /** Launch layers taken from the previous image unchanged. */
+  reusedLayers: number;
+}
+
+export async function exportImage(input: ExportInput): Promise<ExportResult> {
+  const imgLayers = input.imageLayersDir ?? '/layers';
+  const imgApp = input.imageAppDir ?? '/workspace';
+  const owner = { uid: input.uid, gid: input.gid };
+  const additions: Addendum[] = [];
+  const cacheLayers: CacheCandidate[] = [];
+  const cacheMetadata: BuildpackLayersMetadata[] = [];
+  const bpMetadata: BuildpackLayersMetadata[] = [];
+  const launchLayerDirs: string[] = [];
+  let reusedLayers = 0;
+  let n = 0;
+  const blob = () => join(input.workDir, `layer-${n++}.tar.gz`);
+
+  for (const bp of await readBuiltLayers(input.layersDir, input.metadata.buildpacks)) {
+    const id = bp.entry.id;
+    const previousLayers = input.previous ? layersMetadataFor(input.previous.metadata, id)?.layers ?? {} : {};
+    const launchMd: BuildpackLayersMetadata = { key: id, version: bp.entry.version, layers: {} };
+    const cacheMd: BuildpackLayersMetadata = { key: id, version: bp.entry.version, layers: {} };
+    for (const layer of bp.layers) {
+      const { launch, build, cache } = layer.toml.types;
+      if (!launch && !cache) continue;
+      const layerPath = `${imgLayers.slice(1)}/${escapeId(id)}/${layer.name}`;
+      let written: { layer: Layer; path: string } | undefined;
+      if (layer.hasContents) written = await writeDirLayer(layer, layerPath, owner, blob());
+      if (launch) {
+        const reused = reuseFromPrevious(input, layer, previousLayers[layer.name]?.sha, written?.layer.diffID);
+        const chosen = reused ?? written?.layer;
+        if (!chosen) throw missingLaunchLayer(layer, cache);
+        if (reused) reusedLayers++;
+        additions.push({ layer: chosen, history: { created_by: `Layer: '${layer.name}', Created by buildpack: ${id}@${bp.entry.version}` } });
+        launchMd.layers[layer.name] = { sha: chosen.diffID, data: layer.toml.metadata, launch, build, cache };
+        launchLayerDirs.push(`${imgLayers}/${escapeId(id)}/${layer.name}`);
+      }
+      if (cache && written) {
+        const tarPath = written.path.replace(/\.gz$/, '');
+        await gunzipFile(written.path, tarPath);
+        cacheLayers.push({ buildpackId: id, layer: layer.name, diffID: written.layer.diffID, tarPath });
+        cacheMd.layers[layer.name] = { sha: written.layer.diffID, data: layer.toml.metadata, launch, build, cache };
+      } else if (cache && !written) {
+        throw new LifecycleError('LIFECYCLE_FAILED', `layer "${layer.name}" of ${id} is cache = true but has no contents`, {
+          phase: 'export', exitCode: ExitCode.exportError, buildpack: { id, version: bp.entry.version },
+          hint: 'a cached layer must keep its folder; the buildpack should not delete it',
+        });
+      }
+    }
+    if (bp.store) launchMd.store = { metadata: bp.store.metadata };
+    bpMetadata.push(launchMd);
+    if (Object.keys(cacheMd.layers).length > 0) cacheMetadata.push(cacheMd);
+  }
+
+  const sbomDir = join(input.layersDir, 'sbom', 'launch');
+  let sbomSha: string | undefined;
+  if (await isDir(sbomDir)) {
+    const l = await writeSources([{ type: 'tree', source: sbomDir, path: `${imgLayers.slice(1)}/sbom/launch`, ...owner }], blob());
+    additions.push({ layer: reuseByDiffID(input, l), history: { created_by: 'Software Bill-of-Materials' } });
+    sbomSha = l.diffID;
+  }
+
+  const app = await writeSources([{ type: 'tree', source: input.appDir, path: imgApp.slice(1), ...owner }], blob());
+  additions.push({ layer: reuseByDiffID(input, app), history: { created_by: 'Application Layer' } });
+
+  const launcher = await writeSources([
+    { type: 'dir', path: 'cnb' },
+    { type: 'dir', path: 'cnb/lifecycle' },
+    { type: 'file', path: LAUNCHER_PATH.slice(1), source: input.launcherPath },
+  ], blob());
+  additions.push({ layer: reuseByDiffID(input, launcher), history: { created_by: 'Buildpacks Application Launcher' } });
+
+  const processes = input.metadata.processes;
+  const defaultType = input.processType ?? input.metadata.buildpackDefaultProcessType;
+  if (input.processType && !processes.some((p) => p.type === input.processType)) {
+    throw new LifecycleError('LIFECYCLE_FAILED', `process type "${input.processType}" is not defined by any buildpack (defined: ${processes.map((p) => p.type).join(', ') || 'none'})`, {
+      phase: 'export', exitCode: ExitCode.exportError, hint: 'pick one of the defined process types for --default-process',
+    });
+  }
+  const plan = serializeLaunchPlan({ layers: launchLayerDirs, processes, defaultType });
+  const config = await writeSources([
+    { type: 'dir', path: imgLayers.slice(1) },
+    { type: 'dir', path: `${imgLayers.slice(1)}/config` },
+    { type: 'file', path: `${imgLayers.slice(1)}/config/metadata.toml`, data: serializeBuildMetadataToml(input.metadata) },
+    { type: 'file', path: `${imgLayers.slice(1)}/config/launch.plan`, data: plan },
+  ], blob());
+  additions.push({ layer: reuseByDiffID(input, config), history: { created_by: 'Buildpacks Launcher Config' } });
+
+  let processTypesSha: string | undefined;
+  if (processes.length > 0) {
+    const pt = await writeSources([
+      { type: 'dir', path: 'cnb' },
+      { type: 'dir', path: PROCESS_DIR.slice(1) },
+      ...processes.map((p): LayerSource => ({ type: 'symlink', path: `${PROCESS_DIR.slice(1)}/${p.type}`, target: LAUNCHER_PATH })),
+    ], blob());
+    additions.push({ layer: reuseByDiffID(input, pt), history: { created_by: 'Buildpacks Process Types' } });
+    processTypesSha = pt.diffID;
+  }
+
+  const runImage = input.runImage;
+  const metadata: LifecycleMetadata = {
+    app: [{ sha: app.diffID }],
+    ...(sbomSha ? { sbom: { sha: sbomSha } } : {}),
+    buildpacks: bpMetadata,
+    config: { sha: config.diffID },
+    launcher: { sha: launcher.diffID },
+    processTypes: { sha: processTypesSha ?? '' },
+    runImage: {
+      topLayer: runImage.layers.at(-1)?.diffID ?? '',
+      reference: input.runImageRef.reference,
+      ...(input.runImageRef.image ? { image: input.runImageRef.image } : {}),
+      ...(input.runImageRef.mirrors?.length ? { mirrors: input.runImageRef.mirrors } : {}),
+    },
+    ...(input.runImageRef.image ? { stack: { runImage: { image: input.runImageRef.image, mirrors: input.runImageRef.mirrors ?? [] } } } : {}),
+  };
+
+  let image = appendLayers(runImage, additions);
+  image = updateContainerConfig(image, (c) => {
+    const labels: Record<string, string> = { ...(c.Labels ?? {}) };
+    for (const l of input.metadata.labels) {
+      if (l.key.startsWith('io.buildpacks.')) input.warn(`label ${l.key} from launch.toml ignored: io.buildpacks.* labels are the lifecycle's`);
+      else labels[l.key] = l.value;
+    }
+    labels[LIFECYCLE_METADATA_LABEL] = lifecycleMetadataLabel(metadata);
+    labels[BUILD_METADATA_LABEL] = buildMetadataLabel(buildMetadataLabelOf(input.metadata, input.launcherInfo));
+    labels[PROJECT_METADATA_LABEL] = projectMetadataLabel(input.projectMetadata);
+    const runPath = (c.Env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
+    const env = (c.Env ?? []).filter((e) => !/^(PATH|CNB_LAYERS_DIR|CNB_APP_DIR|CNB_PLATFORM_API|CNB_DEPRECATION_MODE)=/.test(e));
+    env.push(`CNB_LAYERS_DIR=${imgLayers}`, `CNB_APP_DIR=${imgApp}`, `CNB_PLATFORM_API=${input.platformApi}`, 'CNB_DEPRECATION_MODE=quiet',
+      `PATH=${PROCESS_DIR}:/cnb/lifecycle${runPath ? ':' + runPath : ''}`);
+    const out = { ...c, Env: env, WorkingDir: imgApp, Entrypoint: [defaultType ? `${PROCESS_DIR}/${defaultType}` : LAUNCHER_PATH], Labels: sortedLabels(labels) };
+    delete out.Cmd;
+    return out;
+  });
+  image = setCreated(image, input.created);
+  return { image, metadata, cacheLayers, cacheMetadata, reusedLayers };
+}
+
+async function writeDirLayer(layer: BuiltLayer, path: string, owner: { uid: number; gid: number }, dest: string): Promise<{ layer: Layer; path: string }> {
+  return { layer: await writeSources([{ type: 'tree', source: layer.dir, path, ...owner }], dest), path: dest };
+}
+
+async function writeSources(sources: LayerSource[], dest: string): Promise<Layer> {
+  const r = await writeLayer(sources, dest);
+  return fileLayer(dest, r);
+}
+
+/**
+ * The previous image's layer for a launch layer, when it can stand in: the folder is absent (metadata-only
+ * restore), or the fresh layer has the diffID the previous image recorded for it.
+ */
+function reuseFromPrevious(input: ExportInput, layer: BuiltLayer, previousSha: string | undefined, freshDiffID: Digest | undefined): Layer | undefined {
+  if (!previousSha || !input.previous) return undefined;
+  if (freshDiffID !== undefined && freshDiffID !== previousSha) return undefined;
+  return input.previous.image.layers.find((l) => l.diffID === previousSha);
+}
+
+/** The previous image's layer with the same diffID as a fresh one, so unchanged layers keep their blob. */
+function reuseByDiffID(input: ExportInput, fresh: Layer): Layer {
+  return input.previous?.image.layers.find((l) => l.diffID === fresh.diffID) ?? fresh;
+}
+
+function missingLaunchLayer(layer: BuiltLayer, cache: boolean): LifecycleError {
+  return new LifecycleError('LIFECYCLE_FAILED', `launch layer "${layer.name}" of ${layer.buildpack.id} has no folder and the previous image has no such layer to reuse${cache ? ' (and it is cache = true)' : ''}`, {
+    phase: 'export', exitCode: ExitCode.exportError, buildpack: { id: layer.buildpack.id, version: layer.buildpack.version },
+    hint: 'the buildpack must recreate the layer folder when the previous image does not have it',
+  });
+}
+
+async function gunzipFile(src: string, dest: string): Promise<void> {
+  await pipeline(createReadStream(src), createGunzip(), createWriteStream(dest));
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return (await stat(p).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+function sortedLabels(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
