@@ -1,13 +1,15 @@
 /**
- * One HTTP exchange with a registry over undici: TLS with optional extra CAs, headers/body timeouts that cut
- * a stalled connection, redirects followed for GET/HEAD (blob downloads are often redirected to object
- * storage; the Authorization header is dropped when the redirect leaves the origin). Network failures become
- * RegistryErrors (see errors.ts); HTTP statuses are returned, not thrown.
+ * One HTTP exchange with a registry over Node's own http/https (built into the runtime, so a cairn command
+ * starts without loading an HTTP library): keep-alive connections, TLS with optional extra CAs, a timeout
+ * that cuts a stalled connection (no headers, or a silent body, for `timeoutMs`), redirects followed for
+ * GET/HEAD (blob downloads are often redirected to object storage; the Authorization header is dropped when
+ * the redirect leaves the origin). Network failures become RegistryErrors (see errors.ts); HTTP statuses are
+ * returned, not thrown.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
 import { networkError } from './errors.js';
 
 export interface HttpOptions {
@@ -30,10 +32,12 @@ export interface HttpRequest {
   what: string;
 }
 
+export type ResponseBody = Readable & { text(): Promise<string>; dump(): Promise<void> };
+
 export interface HttpResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  body: Readable & { text(): Promise<string>; dump(): Promise<void> };
+  body: ResponseBody;
   /** The URL that answered, after redirects. */
   url: URL;
 }
@@ -42,47 +46,85 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
 export class HttpClient {
-  private readonly agent: Agent;
+  private readonly http = new HttpAgent({ keepAlive: true, maxSockets: 16 });
+  private readonly https: HttpsAgent;
 
   constructor(readonly opts: HttpOptions) {
-    this.agent = new Agent({
-      connect: opts.caCerts.length > 0 ? { ca: [...rootCertificates, ...opts.caCerts] } : {},
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
-    });
+    this.https = new HttpsAgent({ keepAlive: true, maxSockets: 16, ...(opts.caCerts.length > 0 ? { ca: [...rootCertificates, ...opts.caCerts] } : {}) });
   }
 
   async exchange(req: HttpRequest): Promise<HttpResponse> {
     let url = req.url;
-    const headers = { 'user-agent': this.opts.userAgent, ...req.headers };
+    const headers: Record<string, string> = { 'user-agent': this.opts.userAgent, ...req.headers };
     for (let hop = 0; ; hop++) {
-      let res;
+      let res: IncomingMessage;
       try {
-        res = await this.agent.request({
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method: req.method as Dispatcher.HttpMethod,
-          headers,
-          body: req.body,
-          signal: req.signal,
-        });
+        res = await this.send(url, req, headers);
       } catch (e) {
         if (req.signal?.aborted) throw req.signal.reason ?? e;
         throw networkError(e, { what: req.what, host: this.opts.host, insecure: this.opts.insecure });
       }
       const location = res.headers.location;
       const redirectable = req.method === 'GET' || req.method === 'HEAD';
-      if (!redirectable || !REDIRECTS.has(res.statusCode) || typeof location !== 'string' || hop >= MAX_REDIRECTS) {
-        return { status: res.statusCode, headers: res.headers, body: res.body, url };
+      const status = res.statusCode ?? 0;
+      if (!redirectable || !REDIRECTS.has(status) || typeof location !== 'string' || hop >= MAX_REDIRECTS) {
+        return { status, headers: res.headers, body: withHelpers(res), url };
       }
-      await res.body.dump();
+      res.resume();
       const next = new URL(location, url);
-      if (next.origin !== url.origin) delete (headers as Record<string, string>).authorization;
+      if (next.origin !== url.origin) delete headers.authorization;
       url = next;
     }
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  private send(url: URL, req: HttpRequest, headers: Record<string, string>): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const tls = url.protocol === 'https:';
+      const r = (tls ? httpsRequest : httpRequest)(url, {
+        method: req.method,
+        headers,
+        agent: tls ? this.https : this.http,
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
+      r.setTimeout(this.opts.timeoutMs, () => r.destroy(Object.assign(new Error(`no data for ${this.opts.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      r.once('error', reject);
+      r.once('response', (res) => {
+        // The socket timeout keeps guarding the body; a timeout then errors the body stream.
+        r.removeListener('error', reject);
+        r.on('error', (e) => res.destroy(e));
+        resolve(res);
+      });
+      const body = req.body;
+      if (body === undefined) r.end();
+      else if (Buffer.isBuffer(body)) r.end(body);
+      else {
+        body.once('error', (e) => r.destroy(e));
+        body.pipe(r);
+      }
+    });
   }
+
+  async close(): Promise<void> {
+    this.http.destroy();
+    this.https.destroy();
+  }
+}
+
+function withHelpers(res: IncomingMessage): ResponseBody {
+  const body = res as IncomingMessage & Partial<ResponseBody>;
+  body.text = async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  };
+  body.dump = async () => {
+    if (res.readableEnded) return;
+    res.resume();
+    await new Promise<void>((resolve) => {
+      res.once('end', resolve);
+      res.once('close', resolve);
+      res.once('error', () => resolve());
+    });
+  };
+  return body as ResponseBody;
 }

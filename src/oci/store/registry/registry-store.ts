@@ -31,8 +31,10 @@ export interface RegistryStoreOptions {
   retry?: Partial<RetryPolicy>;
   /** Longest wait for response headers and longest silence mid-body before the connection is cut. Default 60 s. */
   fetchTimeoutMs?: number;
-  /** Blobs larger than this are uploaded in PATCH chunks of this size. Default 16 MiB. */
+  /** Size of the PATCH chunks of blobs over `monolithicMax`. Default 16 MiB. */
   chunkSize?: number;
+  /** Blobs up to this size are streamed in one request (default 128 MiB); larger ones go in chunks. */
+  monolithicMax?: number;
 }
 
 /** Manifests larger than this are refused (distribution-spec: registries should accept at least 4 MiB). */
@@ -58,6 +60,7 @@ export class RegistryStore implements Store {
   readonly maxParallel: number;
   private readonly client: RegistryClient;
   private readonly chunkSize: number;
+  private readonly monolithicMax: number;
   private readonly repo: string;
 
   constructor(opts: RegistryStoreOptions) {
@@ -66,6 +69,7 @@ export class RegistryStore implements Store {
     this.repo = opts.repository;
     this.maxParallel = opts.maxParallel ?? 4;
     this.chunkSize = opts.chunkSize ?? 16 << 20;
+    this.monolithicMax = opts.monolithicMax ?? opts.chunkSize ?? 128 << 20;
     this.client = new RegistryClient({
       host: opts.host,
       apiHost: registryApiHost(opts.host),
@@ -105,7 +109,7 @@ export class RegistryStore implements Store {
       opts.progress?.({ kind: 'blob-done', digest: desc.digest, total: desc.size, action: 'skip' });
       return false;
     }
-    const target = { repository: this.repo, scopes: [this.scope('pull,push')], name: this.name, chunkSize: this.chunkSize };
+    const target = { repository: this.repo, scopes: [this.scope('pull,push')], name: this.name, chunkSize: this.chunkSize, monolithicMax: this.monolithicMax };
     await uploadBlob(this.client, target, desc, open, opts);
     return true;
   }

@@ -1,7 +1,7 @@
 /**
  * Blob upload (distribution-spec "Pushing blobs"). A session starts with `POST /v2/<name>/blobs/uploads/`
  * (202 + `Location`). Then either
- * - monolithic (blobs up to `chunkSize`): `PUT <location>&digest=<d>` with the whole body, or
+ * - monolithic (blobs up to `monolithicMax`): `PUT <location>&digest=<d>` with the whole body streamed, or
  * - chunked: `PATCH <location>` per chunk with `Content-Range: <start>-<end>`, each 202 giving the next
  *   `Location` and the `Range` received so far, then `PUT <location>&digest=<d>` with no body.
  *   The chunk size is at least the registry's `OCI-Chunk-Min-Length`.
@@ -24,8 +24,10 @@ export interface UploadTarget {
   scopes: string[];
   /** Store name, for messages. */
   name: string;
-  /** Blobs larger than this are sent in chunks of this size. */
+  /** Blobs larger than `monolithicMax` are sent in chunks of this size (each held in memory). */
   chunkSize: number;
+  /** Largest blob streamed in one request; a failure restarts it from the beginning. */
+  monolithicMax: number;
 }
 
 /** Thrown inside an attempt, after its failure was counted, to start the upload over. */
@@ -130,7 +132,7 @@ export async function uploadBlob(
   progress?.({ kind: 'blob-start', digest: desc.digest, total: desc.size, action: 'upload' });
   for (;;) {
     try {
-      await (desc.size > target.chunkSize ? chunked() : monolithic());
+      await (desc.size > target.monolithicMax ? chunked() : monolithic());
       break;
     } catch (e) {
       await cancel();
