@@ -27,7 +27,7 @@ import { buildMetadataLabel, buildMetadataLabelOf, type LauncherInfo } from '../
 import { type BuildpackLayersMetadata, type LifecycleMetadata, layersMetadataFor, lifecycleMetadataLabel } from '../labels/lifecycle-metadata.js';
 import { BUILD_METADATA_LABEL, LIFECYCLE_METADATA_LABEL, PROJECT_METADATA_LABEL } from '../labels/names.js';
 import { projectMetadataLabel } from '../labels/project-metadata.js';
-import { type BuiltLayer, readBuiltLayers } from './build-layers.js';
+import type { BuildOutcome, BuiltBuildpack, BuiltLayer } from './build-result.js';
 import { serializeLaunchPlan } from './launch-plan.js';
 
 export const LAUNCHER_PATH = '/cnb/lifecycle/launcher';
@@ -40,8 +40,8 @@ export interface ExportInput {
   /** The paths of `<layers>` and `<app>` in the image (default /layers and /workspace). */
   imageLayersDir?: string;
   imageAppDir?: string;
-  /** The builder's output (`<layers>/config/metadata.toml`). */
-  metadata: BuildMetadataToml;
+  /** The builder's output (`runBuilder`, or `readBuildResult` in a separate exporter process). */
+  build: BuildOutcome;
   runImage: Image;
   /** How the run image is recorded in the label (digest reference, name, mirrors). */
   runImageRef: { reference: string; image?: string; mirrors?: string[] };
@@ -95,39 +95,41 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
   let n = 0;
   const blob = () => join(input.workDir, `layer-${n++}.tar.gz`);
 
-  for (const bp of await readBuiltLayers(input.layersDir, input.metadata.buildpacks)) {
-    const id = bp.entry.id;
+  const metadataToml = buildMetadataOf(input.build);
+  for (const bp of input.build.buildpacks) {
+    const id = bp.id;
+    const bpDir = join(input.layersDir, escapeId(id));
     const previousLayers = input.previous ? layersMetadataFor(input.previous.metadata, id)?.layers ?? {} : {};
-    const launchMd: BuildpackLayersMetadata = { key: id, version: bp.entry.version, layers: {} };
-    const cacheMd: BuildpackLayersMetadata = { key: id, version: bp.entry.version, layers: {} };
+    const launchMd: BuildpackLayersMetadata = { key: id, version: bp.version, layers: {} };
+    const cacheMd: BuildpackLayersMetadata = { key: id, version: bp.version, layers: {} };
     for (const layer of bp.layers) {
-      const { launch, build, cache } = layer.toml.types;
+      const { launch, build, cache } = layer.types;
       if (!launch && !cache) continue;
       const layerPath = `${imgLayers.slice(1)}/${escapeId(id)}/${layer.name}`;
       let written: { layer: Layer; path: string } | undefined;
-      if (layer.hasContents) written = await writeDirLayer(layer, layerPath, owner, blob());
+      if (layer.hasDir) written = await writeDirLayer(join(bpDir, layer.name), layerPath, owner, blob());
       if (launch) {
-        const reused = reuseFromPrevious(input, layer, previousLayers[layer.name]?.sha, written?.layer.diffID);
+        const reused = reuseFromPrevious(input, previousLayers[layer.name]?.sha, written?.layer.diffID);
         const chosen = reused ?? written?.layer;
-        if (!chosen) throw missingLaunchLayer(layer, cache);
+        if (!chosen) throw missingLaunchLayer(bp, layer);
         if (reused) reusedLayers++;
-        additions.push({ layer: chosen, history: { created_by: `Layer: '${layer.name}', Created by buildpack: ${id}@${bp.entry.version}` } });
-        launchMd.layers[layer.name] = { sha: chosen.diffID, data: layer.toml.metadata, launch, build, cache };
+        additions.push({ layer: chosen, history: { created_by: `Layer: '${layer.name}', Created by buildpack: ${id}@${bp.version}` } });
+        launchMd.layers[layer.name] = { sha: chosen.diffID, data: layer.metadata, launch, build, cache };
         launchLayerDirs.push(`${imgLayers}/${escapeId(id)}/${layer.name}`);
       }
       if (cache && written) {
         const tarPath = written.path.replace(/\.gz$/, '');
         await gunzipFile(written.path, tarPath);
         cacheLayers.push({ buildpackId: id, layer: layer.name, diffID: written.layer.diffID, tarPath });
-        cacheMd.layers[layer.name] = { sha: written.layer.diffID, data: layer.toml.metadata, launch, build, cache };
+        cacheMd.layers[layer.name] = { sha: written.layer.diffID, data: layer.metadata, launch, build, cache };
       } else if (cache && !written) {
         throw new LifecycleError('LIFECYCLE_FAILED', `layer "${layer.name}" of ${id} is cache = true but has no contents`, {
-          phase: 'export', exitCode: ExitCode.exportError, buildpack: { id, version: bp.entry.version },
+          phase: 'export', exitCode: ExitCode.exportError, buildpack: { id, version: bp.version },
           hint: 'a cached layer must keep its folder; the buildpack should not delete it',
         });
       }
     }
-    if (bp.store) launchMd.store = { metadata: bp.store.metadata };
+    if (bp.store) launchMd.store = { metadata: bp.store };
     bpMetadata.push(launchMd);
     if (Object.keys(cacheMd.layers).length > 0) cacheMetadata.push(cacheMd);
   }
@@ -150,8 +152,8 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
   ], blob());
   additions.push({ layer: reuseByDiffID(input, launcher), history: { created_by: 'Buildpacks Application Launcher' } });
 
-  const processes = input.metadata.processes;
-  const defaultType = input.processType ?? input.metadata.buildpackDefaultProcessType;
+  const processes = input.build.processes;
+  const defaultType = input.processType ?? input.build.defaultProcess;
   if (input.processType && !processes.some((p) => p.type === input.processType)) {
     throw new LifecycleError('LIFECYCLE_FAILED', `process type "${input.processType}" is not defined by any buildpack (defined: ${processes.map((p) => p.type).join(', ') || 'none'})`, {
       phase: 'export', exitCode: ExitCode.exportError, hint: 'pick one of the defined process types for --default-process',
@@ -161,7 +163,7 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
   const config = await writeSources([
     { type: 'dir', path: imgLayers.slice(1) },
     { type: 'dir', path: `${imgLayers.slice(1)}/config` },
-    { type: 'file', path: `${imgLayers.slice(1)}/config/metadata.toml`, data: serializeBuildMetadataToml(input.metadata) },
+    { type: 'file', path: `${imgLayers.slice(1)}/config/metadata.toml`, data: serializeBuildMetadataToml(metadataToml) },
     { type: 'file', path: `${imgLayers.slice(1)}/config/launch.plan`, data: plan },
   ], blob());
   additions.push({ layer: reuseByDiffID(input, config), history: { created_by: 'Buildpacks Launcher Config' } });
@@ -197,12 +199,12 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
   let image = appendLayers(runImage, additions);
   image = updateContainerConfig(image, (c) => {
     const labels: Record<string, string> = { ...(c.Labels ?? {}) };
-    for (const l of input.metadata.labels) {
+    for (const l of input.build.labels) {
       if (l.key.startsWith('io.buildpacks.')) input.warn(`label ${l.key} from launch.toml ignored: io.buildpacks.* labels are the lifecycle's`);
       else labels[l.key] = l.value;
     }
     labels[LIFECYCLE_METADATA_LABEL] = lifecycleMetadataLabel(metadata);
-    labels[BUILD_METADATA_LABEL] = buildMetadataLabel(buildMetadataLabelOf(input.metadata, input.launcherInfo));
+    labels[BUILD_METADATA_LABEL] = buildMetadataLabel(buildMetadataLabelOf(metadataToml, input.launcherInfo));
     labels[PROJECT_METADATA_LABEL] = projectMetadataLabel(input.projectMetadata);
     const runPath = (c.Env ?? []).find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
     const env = (c.Env ?? []).filter((e) => !/^(PATH|CNB_LAYERS_DIR|CNB_APP_DIR|CNB_PLATFORM_API|CNB_DEPRECATION_MODE)=/.test(e));
@@ -216,8 +218,21 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
   return { image, metadata, cacheLayers, cacheMetadata, reusedLayers };
 }
 
-async function writeDirLayer(layer: BuiltLayer, path: string, owner: { uid: number; gid: number }, dest: string): Promise<{ layer: Layer; path: string }> {
-  return { layer: await writeSources([{ type: 'tree', source: layer.dir, path, ...owner }], dest), path: dest };
+async function writeDirLayer(dir: string, path: string, owner: { uid: number; gid: number }, dest: string): Promise<{ layer: Layer; path: string }> {
+  return { layer: await writeSources([{ type: 'tree', source: dir, path, ...owner }], dest), path: dest };
+}
+
+/** metadata.toml (digest §4.2) of a build outcome, as the config layer and the build label carry it. */
+function buildMetadataOf(build: BuildOutcome): BuildMetadataToml {
+  const entry = ({ id, version, api, homepage }: BuiltBuildpack) => ({ id, version, api, ...(homepage ? { homepage } : {}) });
+  return {
+    ...(build.defaultProcess ? { buildpackDefaultProcessType: build.defaultProcess } : {}),
+    buildpacks: build.buildpacks.map(entry),
+    extensions: build.extensions,
+    labels: build.labels,
+    processes: build.processes,
+    slices: build.slices,
+  };
 }
 
 async function writeSources(sources: LayerSource[], dest: string): Promise<Layer> {
@@ -229,7 +244,7 @@ async function writeSources(sources: LayerSource[], dest: string): Promise<Layer
  * The previous image's layer for a launch layer, when it can stand in: the folder is absent (metadata-only
  * restore), or the fresh layer has the diffID the previous image recorded for it.
  */
-function reuseFromPrevious(input: ExportInput, layer: BuiltLayer, previousSha: string | undefined, freshDiffID: Digest | undefined): Layer | undefined {
+function reuseFromPrevious(input: ExportInput, previousSha: string | undefined, freshDiffID: Digest | undefined): Layer | undefined {
   if (!previousSha || !input.previous) return undefined;
   if (freshDiffID !== undefined && freshDiffID !== previousSha) return undefined;
   return input.previous.image.layers.find((l) => l.diffID === previousSha);
@@ -240,9 +255,9 @@ function reuseByDiffID(input: ExportInput, fresh: Layer): Layer {
   return input.previous?.image.layers.find((l) => l.diffID === fresh.diffID) ?? fresh;
 }
 
-function missingLaunchLayer(layer: BuiltLayer, cache: boolean): LifecycleError {
-  return new LifecycleError('LIFECYCLE_FAILED', `launch layer "${layer.name}" of ${layer.buildpack.id} has no folder and the previous image has no such layer to reuse${cache ? ' (and it is cache = true)' : ''}`, {
-    phase: 'export', exitCode: ExitCode.exportError, buildpack: { id: layer.buildpack.id, version: layer.buildpack.version },
+function missingLaunchLayer(bp: BuiltBuildpack, layer: BuiltLayer): LifecycleError {
+  return new LifecycleError('LIFECYCLE_FAILED', `launch layer "${layer.name}" of ${bp.id} has no folder and the previous image has no such layer to reuse`, {
+    phase: 'export', exitCode: ExitCode.exportError, buildpack: { id: bp.id, version: bp.version },
     hint: 'the buildpack must recreate the layer folder when the previous image does not have it',
   });
 }

@@ -16,7 +16,8 @@ import { loadImage } from '../../../src/oci/image.js';
 import { createDockerArchive } from '../../../src/oci/store/archive/docker-archive.js';
 import { MemoryStore } from '../../../src/oci/store/memory/memory-store.js';
 import { validate } from '../../../src/oci/validate.js';
-import type { BuildMetadataToml } from '../../../src/lifecycle/files/build-metadata-toml.js';
+import { type BuildMetadataToml, serializeBuildMetadataToml } from '../../../src/lifecycle/files/build-metadata-toml.js';
+import { type BuildOutcome, readBuildResult } from '../../../src/lifecycle/phases/build-result.js';
 import { parseLifecycleMetadataLabel } from '../../../src/lifecycle/labels/lifecycle-metadata.js';
 import { compileLauncherOnHost } from '../../../src/lifecycle/launcher/compile.js';
 import { exportImage } from '../../../src/lifecycle/phases/exporter.js';
@@ -60,7 +61,7 @@ after(async () => {
 });
 
 /** The folders a build leaves: one buildpack with a launch layer holding launch env files. */
-async function buildOutput(dir: string): Promise<{ layersDir: string; appDir: string; metadata: BuildMetadataToml }> {
+async function buildOutput(dir: string): Promise<{ layersDir: string; appDir: string; build: BuildOutcome }> {
   const layersDir = join(dir, 'layers');
   const appDir = join(dir, 'workspace');
   const layer = join(layersDir, 'example_greeter', 'greeting');
@@ -88,7 +89,9 @@ async function buildOutput(dir: string): Promise<{ layersDir: string; appDir: st
     ],
     slices: [],
   };
-  return { layersDir, appDir, metadata };
+  await mkdir(join(layersDir, 'config'), { recursive: true });
+  await writeFile(join(layersDir, 'config', 'metadata.toml'), serializeBuildMetadataToml(metadata));
+  return { layersDir, appDir, build: await readBuildResult(layersDir) };
 }
 
 async function runImageFiles(withShell: boolean): Promise<TestFile[]> {

@@ -9,7 +9,9 @@
  * creating and writing it) is stale once older than UNREADABLE_STALE_MS.
  */
 import { hostname } from 'node:os';
-import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { TEMP_PREFIX } from '../../atomic-file.js';
 import { CairnError, messageOf } from '../../errors.js';
 
 export interface LockOptions {
@@ -47,7 +49,15 @@ async function acquire(path: string, opts: LockOptions): Promise<void> {
   for (;;) {
     const record: LockRecord = { pid: process.pid, host: hostname(), time: opts.now().toISOString() };
     try {
-      await writeFile(path, JSON.stringify(record) + '\n', { flag: 'wx', mode: 0o644 });
+      // The record is written to a private file first and then linked into place: link() fails with EEXIST
+      // like O_EXCL, and the lock file, once it exists, is always complete (a kill cannot leave it empty).
+      const tmp = join(dirname(path), `${TEMP_PREFIX}${basename(path)}-${process.pid}-${Math.random().toString(16).slice(2)}`);
+      await writeFile(tmp, JSON.stringify(record) + '\n', { mode: 0o644 });
+      try {
+        await link(tmp, path);
+      } finally {
+        await unlink(tmp).catch(() => undefined);
+      }
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {

@@ -1,0 +1,91 @@
+/**
+ * The creator end to end over the bwrap sandbox: detect, restore, build and export a small app, then
+ * build it again with nothing changed. The second build restores the cache, reuses every launch layer by
+ * diffID (the launch-only layer from the previous image, without its folder), writes no new blob to the
+ * store, and gives the same image digest. Changing the app's key rebuilds the layers.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { writeImage } from '../../../src/oci/copy.js';
+import { loadImage } from '../../../src/oci/image.js';
+import { openLayoutStore } from '../../../src/oci/store/layout/layout-store.js';
+import { validate } from '../../../src/oci/validate.js';
+import { openVolumeCache } from '../../../src/lifecycle/cache/volume-cache.js';
+import { compileLauncherOnHost } from '../../../src/lifecycle/launcher/compile.js';
+import { commitCache, create, type CreateInput } from '../../../src/lifecycle/phases/creator.js';
+import { SANDBOX_DIRS } from '../../../src/lifecycle/phases/dirs.js';
+import { makeTestImage } from '../../helpers/make-image.js';
+import { needTool } from '../../helpers/tools.js';
+import { makeWork, order, type Work } from './builder-fixtures.js';
+
+let base: string;
+before(async () => {
+  const { mkdtemp: mk } = await import('node:fs/promises');
+  base = await mk(join((await import('node:os')).tmpdir(), 'cairn-creator-'));
+});
+after(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+
+async function build(w: Work, app: string, storeDir: string, cacheDir: string, launcher: string) {
+  // A fresh work folder per build, as `cairn build` makes one: only the store and the cache carry over.
+  await rm(w.dirs.host.layers, { recursive: true, force: true });
+  await rm(w.dirs.host.app, { recursive: true, force: true });
+  await mkdir(w.dirs.host.layers, { recursive: true });
+  await mkdir(w.dirs.host.app, { recursive: true });
+  await writeFile(join(w.dirs.host.app, 'greeting.txt'), app);
+  const store = await openLayoutStore(storeDir, { create: true });
+  if ((await store.listTags()).indexOf('run:v1') < 0) await makeTestImage(store, 'run:v1', { layers: [[{ path: 'etc/os-release', content: 'ID=test\nVERSION_ID=1\n' }]], runtime: { User: '1000:1000' } });
+  const cache = await openVolumeCache(cacheDir, { warn: () => undefined });
+  const workDir = await mkdtemp(join(base, 'work-'));
+  const input: CreateInput = {
+    ...w.input,
+    order: order(['test/greeter']),
+    runImage: { store, ref: 'run:v1', name: 'test/run:v1' },
+    previous: { store, ref: 'app:latest', name: 'app' },
+    cache,
+    launcherPath: launcher,
+    launcherInfo: { version: '0.1.0', source: { git: { repository: 'cairn', commit: 'test' } } },
+    created: new Date('1980-01-01T00:00:01Z'),
+    platform: { os: 'linux', architecture: 'amd64' },
+    workDir,
+  };
+  const r = await create(input);
+  await validate(r.image);
+  const written = await writeImage(r.image, store, 'app:latest');
+  await commitCache(cache, r.exported, (m) => assert.fail(m));
+  await rm(workDir, { recursive: true, force: true });
+  return { ...r, written, store };
+}
+
+test('a rebuild with nothing changed restores the cache, reuses every layer and gives the same digest', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc')) return;
+  const launcher = join(base, 'launcher');
+  await compileLauncherOnHost(launcher);
+  const w = await makeWork();
+  try {
+    assert.deepEqual(w.dirs.sandbox, SANDBOX_DIRS);
+    const storeDir = join(base, 'store');
+    const cacheDir = join(base, 'cache');
+    const first = await build(w, 'world', storeDir, cacheDir, launcher);
+    assert.deepEqual(first.detected.group.group.map((g) => g.id), ['test/greeter']);
+    assert.equal(first.restored.fromCache + first.restored.metadataOnly, 0);
+    assert.ok(first.written.blobsWritten > 0);
+
+    const second = await build(w, 'world', storeDir, cacheDir, launcher);
+    assert.equal(second.restored.fromCache, 1, 'tool restored from the cache');
+    assert.equal(second.restored.metadataOnly, 1, 'deps restored as metadata only');
+    assert.equal(second.exported.reusedLayers, 2, 'both launch layers reused by diffID');
+    assert.equal(second.image.digest, first.image.digest, 'same digest');
+    assert.equal(second.written.blobsWritten, 0, 'no new blob written to the store');
+    assert.equal((await loadImage(second.store, 'app:latest')).digest, first.image.digest);
+
+    const third = await build(w, 'changed', storeDir, cacheDir, launcher);
+    assert.notEqual(third.image.digest, first.image.digest);
+    assert.equal(third.exported.reusedLayers, 0, 'a changed key rebuilds both layers');
+  } finally {
+    await w.cleanup();
+  }
+});
