@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CairnError } from '../oci/errors.js';
+import type { RegistryOptions } from '../oci/open-target.js';
 import type { CliContext } from './context.js';
 
 /** Commander collector for repeatable flags. */
@@ -10,12 +11,6 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-export interface RegistryOptions {
-  /** Registries spoken to over plain HTTP (`HOST:PORT`), like pack's --insecure-registry. */
-  insecure: string[];
-  /** Extra CA certificates (PEM) trusted for registry TLS. */
-  caCerts: string[];
-}
 
 export function registryFlags(cmd: Command): Command {
   return cmd

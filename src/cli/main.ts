@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { imageCommand } from './commands/image.js';
+import { lifecycleCommand } from './commands/lifecycle.js';
 import type { CliContext } from './context.js';
 import { EXIT_USAGE, exitCodeFor, formatError } from './report-error.js';
 import { VERSION } from './version.js';
@@ -22,12 +23,14 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       writeErr: (s) => ctx.stderr.write(s),
       outputError: () => undefined, // reported below, in cairn's own format
     });
+  let exitCode = 0;
   program.addCommand(imageCommand(ctx));
+  program.addCommand(lifecycleCommand(ctx, (c) => (exitCode = c)));
   for (const c of program.commands) inheritSettings(c, program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return 0; // --help, --version

@@ -6,11 +6,11 @@ import { Command } from 'commander';
 import { copyRef, writeImage } from '../../oci/copy.js';
 import { type Image, loadImage } from '../../oci/image.js';
 import { formatTarget, parseTarget } from '../../oci/transport.js';
-import type { CliContext } from '../context.js';
+import { type CliContext, targetContext } from '../context.js';
 import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
 import { formatBytes, printTable } from '../format.js';
 import { cairnHome, openLocalStore } from '../../oci/store/local.js';
-import { openTarget } from '../open-target.js';
+import { openTarget } from '../../oci/open-target.js';
 import { hostPlatform, parsePlatform, type PlatformChoice } from '../platform.js';
 
 export function imageCommand(ctx: CliContext): Command {
@@ -24,8 +24,8 @@ export function imageCommand(ctx: CliContext): Command {
       const reg = await registryOptionsFrom(o, ctx);
       const from = parseTarget(src);
       const to = parseTarget(dst);
-      const source = await openTarget(from, 'read', ctx, reg);
-      const dest = await openTarget(to, 'write', ctx, reg, { defaultName: source.name });
+      const source = await openTarget(from, 'read', targetContext(ctx), reg);
+      const dest = await openTarget(to, 'write', targetContext(ctx), reg, { defaultName: source.name });
       try {
         const single = o.platform !== undefined || !dest.holdsIndexes;
         let result;
@@ -66,7 +66,7 @@ export function imageCommand(ctx: CliContext): Command {
     .option('--json', 'print the manifest and config as JSON')
     .action(async (ref: string, o: { platform?: string; json?: boolean } & Record<string, unknown>) => {
       const target = parseTarget(ref);
-      const src = await openTarget(target, 'read', ctx, await registryOptionsFrom(o, ctx));
+      const src = await openTarget(target, 'read', targetContext(ctx), await registryOptionsFrom(o, ctx));
       try {
         const img = await loadImage(src.store, src.key, { platform: choosePlatform(o.platform) });
         if (o.json) {
@@ -85,7 +85,7 @@ export function imageCommand(ctx: CliContext): Command {
       const reg = await registryOptionsFrom(o, ctx);
       for (const ref of refs) {
         const target = parseTarget(ref);
-        const t = await openTarget(target, 'write', ctx, reg);
+        const t = await openTarget(target, 'write', targetContext(ctx), reg);
         try {
           await t.store.getManifest(t.key); // a clear MANIFEST_NOT_FOUND when it is not there
           await t.store.deleteTag(t.key);

@@ -9,7 +9,7 @@
  * creating and writing it) is stale once older than UNREADABLE_STALE_MS.
  */
 import { hostname } from 'node:os';
-import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { TEMP_PREFIX } from '../../atomic-file.js';
 import { CairnError, messageOf } from '../../errors.js';
@@ -42,7 +42,19 @@ export async function withFileLock<T>(path: string, opts: LockOptions, fn: () =>
   }
 }
 
+/** The private record files of dead processes (killed between writing and linking their record) are removed. */
+async function removeDeadRecords(path: string): Promise<void> {
+  const prefix = `${TEMP_PREFIX}${basename(path)}-`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) await unlink(join(dirname(path), name)).catch(() => undefined);
+  }
+}
+
 async function acquire(path: string, opts: LockOptions): Promise<void> {
+  await removeDeadRecords(path);
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const start = opts.now().getTime();
   let delay = 2;

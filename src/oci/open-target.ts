@@ -3,20 +3,32 @@
  * The only place that maps transports to store implementations.
  */
 import { join, resolve } from 'node:path';
-import { dockerConfigCredentials } from '../oci/auth/docker-config.js';
-import { CairnError } from '../oci/errors.js';
-import { formatImageName, type ImageName, lookupKey } from '../oci/reference.js';
-import { createDockerArchive, openDockerArchive } from '../oci/store/archive/docker-archive.js';
-import { createOciArchive } from '../oci/store/archive/oci-archive.js';
-import { openDaemonStore } from '../oci/store/daemon/daemon-store.js';
-import { openLayoutStore } from '../oci/store/layout/layout-store.js';
-import { cairnHome, openLocalStore } from '../oci/store/local.js';
-import { openRegistryStore } from '../oci/store/registry/registry-store.js';
-import type { Store } from '../oci/store/store.js';
-import type { Target } from '../oci/transport.js';
-import type { CliContext } from './context.js';
-import type { RegistryOptions } from './flags.js';
-import { VERSION } from './version.js';
+import { dockerConfigCredentials } from './auth/docker-config.js';
+import { CairnError } from './errors.js';
+import { formatImageName, type ImageName, lookupKey } from './reference.js';
+import { createDockerArchive, openDockerArchive } from './store/archive/docker-archive.js';
+import { createOciArchive } from './store/archive/oci-archive.js';
+import { openDaemonStore } from './store/daemon/daemon-store.js';
+import { openLayoutStore } from './store/layout/layout-store.js';
+import { cairnHome, openLocalStore } from './store/local.js';
+import { openRegistryStore } from './store/registry/registry-store.js';
+import type { Store } from './store/store.js';
+import type { Target } from './transport.js';
+
+/** What opening a target takes from the world: the environment and working folder of the caller. */
+export interface TargetContext {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Sent as the registry User-Agent, e.g. `cairn/0.1.0`. */
+  userAgent: string;
+}
+
+export interface RegistryOptions {
+  /** Registries spoken to over plain HTTP (`HOST:PORT`), like pack's --insecure-registry. */
+  insecure: string[];
+  /** Extra CA certificates (PEM) trusted for registry TLS. */
+  caCerts: string[];
+}
 
 export interface OpenedTarget {
   store: Store;
@@ -35,7 +47,7 @@ export interface OpenTargetOptions {
   defaultName?: ImageName | undefined;
 }
 
-export async function openTarget(t: Target, mode: 'read' | 'write', ctx: CliContext, reg: RegistryOptions, opts: OpenTargetOptions = {}): Promise<OpenedTarget> {
+export async function openTarget(t: Target, mode: 'read' | 'write', ctx: TargetContext, reg: RegistryOptions, opts: OpenTargetOptions = {}): Promise<OpenedTarget> {
   switch (t.kind) {
     case 'local': {
       const store = await openLocalStore(cairnHome(ctx.env));
@@ -54,7 +66,7 @@ export async function openTarget(t: Target, mode: 'read' | 'write', ctx: CliCont
         insecure: reg.insecure.includes(n.registry),
         caCerts: reg.caCerts,
         credentials: dockerConfigCredentials({ dockerConfigDir: ctx.env.DOCKER_CONFIG, homeDir: ctx.env.HOME }),
-        userAgent: `cairn/${VERSION}`,
+        userAgent: ctx.userAgent,
       });
       return { store, key: lookupKey(n), name: n, holdsIndexes: true };
     }
