@@ -89,3 +89,37 @@ test('a rebuild with nothing changed restores the cache, reuses every layer and 
     await w.cleanup();
   }
 });
+
+test('a build-time secret (platform env var, binding) reaches no layer, config, label or cache', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc')) return;
+  const launcher = join(base, 'launcher-secret');
+  await compileLauncherOnHost(launcher);
+  const w = await makeWork();
+  try {
+    const secret = 'S3CRET-7f1c9b2e-never-in-an-image';
+    await writeFile(join(w.dirs.host.platform, 'env', 'NPM_TOKEN'), secret);
+    await mkdir(join(w.dirs.host.platform, 'bindings', 'registry'), { recursive: true });
+    await writeFile(join(w.dirs.host.platform, 'bindings', 'registry', 'password'), secret);
+    const storeDir = join(base, 'store-secret');
+    const cacheDir = join(base, 'cache-secret');
+    const r = await build(w, 'world', storeDir, cacheDir, launcher);
+    const { gunzipSync } = await import('node:zlib');
+    const { readdir } = await import('node:fs/promises');
+    for (const layer of (await loadImage(r.store, 'app:latest')).layers) {
+      const chunks: Buffer[] = [];
+      for await (const c of await layer.compressed()) chunks.push(c as Buffer);
+      const tar = gunzipSync(Buffer.concat(chunks));
+      assert.equal(tar.includes(secret), false, `layer ${layer.digest} holds the secret`);
+    }
+    assert.equal(r.image.rawConfig.includes(secret), false, 'the config (env, labels) holds the secret');
+    assert.equal(r.image.rawManifest.includes(secret), false);
+    const walk = async (dir: string): Promise<string[]> => (await readdir(dir, { withFileTypes: true, recursive: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    for (const f of await walk(cacheDir)) {
+      const { readFile: rf } = await import('node:fs/promises');
+      assert.equal((await rf(f)).includes(secret), false, `cache file ${f} holds the secret`);
+    }
+    assert.ok((await walk(cacheDir)).length > 0, 'the cache was written');
+  } finally {
+    await w.cleanup();
+  }
+});

@@ -39,7 +39,14 @@ int main(int argc, char **argv) {
 }
 `;
 
+// An exec.d program (digest §2.10): writes TOML to fd 3, which the launcher sets into the environment.
+const EXECD = `#include <string.h>
+#include <unistd.h>
+int main(void) { const char *s = "EXECD = \\"set by exec.d \\\\u00e9\\"\\n"; return write(3, s, strlen(s)) < 0; }
+`;
+
 let work: string;
+let execd: string;
 let podman: Podman | undefined;
 let launcher: string;
 let show: string;
@@ -48,10 +55,13 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'cairn-export-'));
   launcher = join(work, 'launcher');
   show = join(work, 'show');
+  execd = join(work, 'execd');
   if (whichTool('cc')) {
     await compileLauncherOnHost(launcher);
     await writeFile(join(work, 'show.c'), SHOW);
     execFileSync('cc', ['-static', '-O2', '-o', show, join(work, 'show.c')]);
+    await writeFile(join(work, 'execd.c'), EXECD);
+    execFileSync('cc', ['-static', '-O2', '-o', execd, join(work, 'execd.c')]);
   }
   if (whichTool('podman')) podman = await setupPodman();
 });
@@ -71,6 +81,10 @@ async function buildOutput(dir: string): Promise<{ layersDir: string; appDir: st
   await writeFile(join(layer, 'env.launch', 'worker', 'ROLE.default'), 'worker');
   await writeFile(join(layer, 'env.launch', 'LIST.append'), 'b');
   await writeFile(join(layer, 'env.launch', 'LIST.delim'), ',');
+  await mkdir(join(layer, 'profile.d'), { recursive: true });
+  await writeFile(join(layer, 'profile.d', 'greet.sh'), 'export FROM_PROFILE="sourced by bash"\n');
+  await mkdir(join(layer, 'exec.d'), { recursive: true });
+  await writeFile(join(layer, 'exec.d', '10-set'), await readFile(execd), { mode: 0o755 });
   await writeFile(join(layersDir, 'example_greeter', 'greeting.toml'), '[types]\nlaunch = true\n[metadata]\nversion = "1.0"\n');
   await mkdir(join(layersDir, 'example_greeter', 'scratch'), { recursive: true });
   await writeFile(join(layersDir, 'example_greeter', 'scratch.toml'), '[types]\nbuild = true\n');
@@ -84,7 +98,7 @@ async function buildOutput(dir: string): Promise<{ layersDir: string; appDir: st
     extensions: [],
     labels: [{ key: 'org.example.greeter', value: 'yes' }],
     processes: [
-      { type: 'web', command: ['show', 'GREETING'], args: ['LIST'], direct: true, buildpackId: 'example/greeter', execEnv: ['*'] },
+      { type: 'web', command: ['show', 'GREETING', 'EXECD'], args: ['LIST'], direct: true, buildpackId: 'example/greeter', execEnv: ['*'] },
       { type: 'worker', command: ['show', 'ROLE'], args: [], direct: true, buildpackId: 'example/greeter', workingDir: '/workspace/sub', execEnv: ['*'] },
     ],
     slices: [],
@@ -157,6 +171,7 @@ for (const withShell of [false, true]) {
     assert.match(web, /^uid=1000 cwd=\/workspace$/m);
     assert.match(web, /^arg=GREETING value=hello from the launch env$/m);
     assert.match(web, /^arg=LIST value=a,b$/m, 'default args, with the append rule applied to the image env');
+    assert.match(web, /^arg=EXECD value=set by exec.d é$/m, 'exec.d output set into the env');
     const args = podman!.podman(['run', '--rm', '--network', 'none', ref, 'HOME', 'extra']);
     assert.match(args, /^arg=HOME value=/m);
     assert.match(args, /^arg=extra$/m);
@@ -167,8 +182,8 @@ for (const withShell of [false, true]) {
     const user = podman!.podman(['run', '--rm', '--network', 'none', '-e', 'GREETING=mine', ref]);
     assert.match(user, /^arg=GREETING value=hello from the launch env$/m, 'an .override beats the user\'s value');
     if (withShell) {
-      const sh = podman!.podman(['run', '--rm', '--network', 'none', '--entrypoint', '/cnb/lifecycle/launcher', ref, 'echo "shell: $GREETING"']);
-      assert.match(sh, /^shell: hello from the launch env$/m);
+      const sh = podman!.podman(['run', '--rm', '--network', 'none', '--entrypoint', '/cnb/lifecycle/launcher', ref, 'echo "shell: $GREETING; $FROM_PROFILE"']);
+      assert.match(sh, /^shell: hello from the launch env; sourced by bash$/m, 'profile.d scripts are sourced for shell processes');
     }
   });
 }
