@@ -5,8 +5,8 @@
  * otherwise mount them instead of uploading.
  * ratio = cairn median / skopeo median; ≤ 1.1 meets the goal ("no slower than 1.1× skopeo").
  *
- * The image: one layer holding the benchmark tree (a node_modules of ~300 packages), written by cairn's
- * layer writer into an OCI layout.
+ * The image: `layers` layers, each holding the benchmark tree (a node_modules of ~300 packages) at its own
+ * path, written by cairn's layer writer into an OCI layout.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -41,12 +41,18 @@ function timed(cmd: string, args: string[]): Promise<number> {
   });
 }
 
-export async function benchImageCopy(opts: { tree: string; runs: number }): Promise<ImageCopyBench> {
+export async function benchImageCopy(opts: { tree: string; runs: number; layers: number }): Promise<ImageCopyBench> {
   const work = await mkdtemp(join(tmpdir(), 'cairn-bench-copy-'));
   try {
-    const layerPath = join(work, 'layer.tar.gz');
-    const l = await writeLayer([{ type: 'tree', source: opts.tree, path: 'workspace/node_modules' }], layerPath);
-    const image = makeImage({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }, [fileLayer(layerPath, l)]);
+    const layers = [];
+    let imageBytes = 0;
+    for (let i = 0; i < opts.layers; i++) {
+      const layerPath = join(work, `layer-${i}.tar.gz`);
+      const l = await writeLayer([{ type: 'tree', source: opts.tree, path: `app${i}/node_modules` }], layerPath);
+      layers.push(fileLayer(layerPath, l));
+      imageBytes += l.size;
+    }
+    const image = makeImage({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }, layers);
     const layout = join(work, 'layout');
     await writeImage(image, await openLayoutStore(layout, { create: true }), 'bench');
     const onFreshRegistry = async (push: (host: string) => Promise<number>): Promise<number> => {
@@ -66,7 +72,7 @@ export async function benchImageCopy(opts: { tree: string; runs: number }): Prom
       cairnMs.push(await onFreshRegistry(cairn));
       skopeoMs.push(await onFreshRegistry(skopeo));
     }
-    return { imageBytes: l.size, cairnMs, skopeoMs, ratio: median(cairnMs) / median(skopeoMs) };
+    return { imageBytes, cairnMs, skopeoMs, ratio: median(cairnMs) / median(skopeoMs) };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
