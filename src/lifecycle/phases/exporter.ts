@@ -1,7 +1,7 @@
 /**
  * The export phase (digest §5): the app image = the run image + one layer per launch layer (buildpacks in
- * group order, layers by name) + the SBOM layer + the app layer + the launcher, config and process-type
- * layers; the CNB labels; Env, WorkingDir, Entrypoint and a fixed `created`.
+ * group order, layers by name) + the SBOM layer + one layer per app slice and one for the rest of the app +
+ * the launcher, config and process-type layers; the CNB labels; Env, WorkingDir, Entrypoint and a fixed `created`.
  *
  * Layer identity is the diffID. A launch layer whose diffID equals the one the previous image recorded for it,
  * or whose folder is absent (metadata-only restore), is taken from the previous image as it is — same blob,
@@ -29,6 +29,7 @@ import { BUILD_METADATA_LABEL, LIFECYCLE_METADATA_LABEL, PROJECT_METADATA_LABEL 
 import { projectMetadataLabel } from '../labels/project-metadata.js';
 import type { BuildOutcome, BuiltBuildpack, BuiltLayer } from './build-result.js';
 import { serializeLaunchPlan } from './launch-plan.js';
+import { planSlices } from './slices.js';
 
 export const LAUNCHER_PATH = '/cnb/lifecycle/launcher';
 export const PROCESS_DIR = '/cnb/process';
@@ -142,8 +143,16 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
     sbomSha = l.diffID;
   }
 
-  const app = await writeSources([{ type: 'tree', source: input.appDir, path: imgApp.slice(1), ...owner }], blob());
+  const appLayers: Layer[] = [];
+  const slicePlan = await planSlices(input.appDir, imgApp, input.build.slices);
+  for (const [i, filter] of slicePlan.slices.entries()) {
+    const slice = await writeSources([{ type: 'tree', source: input.appDir, path: imgApp.slice(1), filter, ...owner }], blob());
+    additions.push({ layer: reuseByDiffID(input, slice), history: { created_by: `Application Slice: ${i + 1}` } });
+    appLayers.push(slice);
+  }
+  const app = await writeSources([{ type: 'tree', source: input.appDir, path: imgApp.slice(1), filter: slicePlan.remainder, ...owner }], blob());
   additions.push({ layer: reuseByDiffID(input, app), history: { created_by: 'Application Layer' } });
+  appLayers.push(app);
 
   const launcher = await writeSources([
     { type: 'dir', path: 'cnb' },
@@ -181,7 +190,7 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
 
   const runImage = input.runImage;
   const metadata: LifecycleMetadata = {
-    app: [{ sha: app.diffID }],
+    app: appLayers.map((l) => ({ sha: l.diffID })),
     ...(sbomSha ? { sbom: { sha: sbomSha } } : {}),
     buildpacks: bpMetadata,
     config: { sha: config.diffID },
