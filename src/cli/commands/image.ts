@@ -7,7 +7,7 @@ import { copyRef, writeImage } from '../../oci/copy.js';
 import { type Image, loadImage } from '../../oci/image.js';
 import { formatTarget, parseTarget } from '../../oci/transport.js';
 import { type CliContext, targetContext } from '../context.js';
-import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
+import { registryFlags, registryOptionsFrom } from '../flags.js';
 import { formatBytes, printTable } from '../format.js';
 import { cairnHome, openLocalStore } from '../../oci/store/local.js';
 import { openTarget } from '../../oci/open-target.js';

@@ -178,16 +178,13 @@ export async function detect(opts: DetectOptions): Promise<DetectResult> {
  * those that errored (their output, or why they could not run).
  */
 export function detectFailureError(r: Extract<DetectResult, { ok: false }>): LifecycleError {
-  const errored = r.runs.filter((x) => x.status === 'error');
-  const failed = r.runs.filter((x) => x.status === 'fail');
   const name = (x: DetectRun) => `${x.id}@${x.version}`;
-  const parts: string[] = [];
-  if (errored.length > 0) parts.push(`errored: ${errored.map(name).join(', ')}`);
-  if (failed.length > 0) parts.push(`did not detect: ${failed.map(name).join(', ')}`);
-  const output = errored
-    .map((x) => `======== Output: ${name(x)} (exit ${x.code}) ========\n${x.error ? `${x.error}\n` : ''}${x.output}`)
+  const verb = { pass: 'passed', fail: 'did not detect', error: 'errored' } as const;
+  const summary = r.runs.map((x) => `${name(x)} ${verb[x.status]} (exit ${x.code})`);
+  const output = r.runs
+    .map((x) => `======== ${name(x)}: exit ${x.code} ========\n${x.error ? `${x.error}\n` : ''}${x.output}`)
     .join('\n');
-  return new LifecycleError('DETECT_FAILED', `no buildpack group passed detection${parts.length > 0 ? ` (${parts.join('; ')})` : ''}`, {
+  return new LifecycleError('DETECT_FAILED', `no buildpack group passed detection: ${summary.join('; ') || 'no buildpack ran'}`, {
     phase: 'detect',
     exitCode: r.exitCode,
     output: output || undefined,

@@ -13,11 +13,8 @@ export const BUILD_LAYER_PATHS: Readonly<Record<string, readonly string[]>> = {
   pkgconfig: ['PKG_CONFIG_PATH'],
 };
 
-/** Sub-directory → variables, at launch. */
-export const LAUNCH_LAYER_PATHS: Readonly<Record<string, readonly string[]>> = {
-  bin: ['PATH'],
-  lib: ['LD_LIBRARY_PATH'],
-};
+/** The env directories of a build layer, in the order they apply (the launch side is the C launcher's). */
+export const BUILD_ENV_DIRS: readonly string[] = ['env', 'env.build'];
 
 /** The variables a map feeds (build: PATH, LD_LIBRARY_PATH, LIBRARY_PATH, CPATH, PKG_CONFIG_PATH). */
 export function layerPathVariables(map: Readonly<Record<string, readonly string[]>>): string[] {

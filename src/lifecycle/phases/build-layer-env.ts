@@ -1,6 +1,6 @@
 /**
  * A finished buildpack's `build = true` layer applied to the environment of the buildpacks after it
- * (digest §2.7, §2.8; the same steps as `env/fs-env.ts applyBuildLayer`): its `bin`, `lib`, `include`,
+ * (digest §2.7, §2.8; reference `setupEnv`): its `bin`, `lib`, `include`,
  * `pkgconfig` prepended to the layer path variables, then its `env/` and `env.build/` files.
  *
  * Two differences, both because the layer is read from the host but used in the sandbox: the paths put into
@@ -13,8 +13,7 @@ import { CairnError } from '../../oci/errors.js';
 import { applyEnvFiles, type EnvFile } from '../env/env-files.js';
 import type { Env } from '../env/env.js';
 import { MAX_ENV_FILE_BYTES, MAX_ENV_FILES } from '../env/fs-env.js';
-import { BUILD_ENV_DIRS } from '../env/launch-env.js';
-import { addLayerPaths, BUILD_LAYER_PATHS } from '../env/layer-paths.js';
+import { addLayerPaths, BUILD_ENV_DIRS, BUILD_LAYER_PATHS } from '../env/layer-paths.js';
 import { invalidFile } from '../files/toml.js';
 import { listUntrustedDir, readUntrustedFile } from './build-files.js';
 

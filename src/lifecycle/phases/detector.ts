@@ -13,7 +13,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { atLeast, parseApiVersion } from '../api.js';
-import { detect, type DetectResult, type DetectRun, type DetectRunOutput, type GroupAttempt } from '../detect/detector.js';
+import { detect, detectFailureError, type DetectRun, type DetectRunOutput, type GroupAttempt } from '../detect/detector.js';
 import { moduleInfoOf, type ModuleInfo } from '../detect/module.js';
 import { withSystemBuildpacks } from '../detect/system.js';
 import { initialBuildEnv, withPlatformEnv, type PlatformEnv } from '../env/build-env.js';
@@ -79,7 +79,7 @@ export async function runDetector(input: DetectorInput): Promise<DetectOutcome> 
 
   const result = await detect({ order, lookup, run, target, execEnv, concurrency: input.concurrency });
   for (const a of result.attempts) log('debug', `group ${describeAttempt(a)}`);
-  if (!result.ok) throw detectorFailure(result);
+  if (!result.ok) throw detectFailureError(result);
 
   await writeFile(input.groupPath ?? join(dirs.host.layers, 'group.toml'), serializeGroupToml(result.group));
   await writeFile(input.planPath ?? join(dirs.host.layers, 'plan.toml'), serializePlanToml(result.plan));
@@ -147,20 +147,3 @@ function describeAttempt(a: GroupAttempt): string {
  * The exit 20/21 error: names every buildpack run with its status and exit code, and repeats each one's
  * output (or why it could not run), so the user sees why it failed.
  */
-function detectorFailure(r: Extract<DetectResult, { ok: false }>): LifecycleError {
-  const name = (x: DetectRun) => `${x.id}@${x.version}`;
-  const verb = { pass: 'passed', fail: 'did not detect', error: 'errored' } as const;
-  const summary = r.runs.map((x) => `${name(x)} ${verb[x.status]} (exit ${x.code})`);
-  const output = r.runs
-    .map((x) => `======== ${name(x)}: exit ${x.code} ========\n${x.error ? `${x.error}\n` : ''}${x.output}`)
-    .join('\n');
-  return new LifecycleError('DETECT_FAILED', `no buildpack group passed detection: ${summary.join('; ') || 'no buildpack ran'}`, {
-    phase: 'detect',
-    exitCode: r.exitCode,
-    output: output || undefined,
-    hint:
-      r.exitCode === ExitCode.detectErrored
-        ? 'a buildpack failed while detecting; its output is above'
-        : 'no buildpack recognised the app: check the app directory, or choose buildpacks that support it',
-  });
-}

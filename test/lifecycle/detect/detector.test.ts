@@ -86,7 +86,8 @@ test('all groups fail without errors → exit 20', async () => {
   assert.ok(e instanceof LifecycleError);
   assert.equal(e.exitCode, 20);
   assert.equal(e.phase, 'detect');
-  assert.match(e.message, /^detect: no buildpack group passed detection \(did not detect: a@1\.0\.0, b@1\.0\.0\)$/);
+  assert.match(e.message, /^detect: no buildpack group passed detection: a@1\.0\.0 did not detect \(exit 100\); b@1\.0\.0 did not detect \(exit 100\)$/m);
+  assert.match(e.message, /======== a@1\.0\.0: exit 100 ========\n/, 'the output of buildpacks that did not detect is shown too');
 });
 
 test('a buildpack error (exit code or exception) → exit 21 with its output', async () => {
@@ -104,8 +105,8 @@ test('a buildpack error (exit code or exception) → exit 21 with its output', a
   );
   const e = detectFailureError(res);
   assert.equal(e.exitCode, 21);
-  assert.match(e.message, /errored: a@1\.0\.0, c@1\.0\.0; did not detect: b@1\.0\.0/);
-  assert.match(e.message, /======== Output: a@1\.0\.0 \(exit 1\) ========\nboom: missing file/);
+  assert.match(e.message, /a@1\.0\.0 errored \(exit 1\); b@1\.0\.0 did not detect \(exit 100\); c@1\.0\.0 errored/);
+  assert.match(e.message, /======== a@1\.0\.0: exit 1 ========\nboom: missing file/);
   assert.match(e.message, /spawn EACCES/);
   assert.match(e.output ?? '', /boom/);
 });

@@ -4,8 +4,7 @@ import { parseApiVersion } from '../../../src/lifecycle/api.js';
 import { applyOperatorEnv, applyUserEnv, BUILD_ENV_INCLUDE_LIST, initialBuildEnv, withPlatformEnv } from '../../../src/lifecycle/env/build-env.js';
 import { buildArgv, buildInputVars, detectArgv, detectInputVars, targetVars, withVars } from '../../../src/lifecycle/env/cnb-inputs.js';
 import { Env } from '../../../src/lifecycle/env/env.js';
-import { initialLaunchEnv, launchEnvDirs } from '../../../src/lifecycle/env/launch-env.js';
-import { addLayerPaths, BUILD_LAYER_PATHS, LAUNCH_LAYER_PATHS, layerPathVariables } from '../../../src/lifecycle/env/layer-paths.js';
+import { addLayerPaths, BUILD_LAYER_PATHS, layerPathVariables } from '../../../src/lifecycle/env/layer-paths.js';
 
 test('the lifecycle environment is filtered to the include-list and layer path variables', () => {
   const host = Env.from({
@@ -26,7 +25,6 @@ test('the lifecycle environment is filtered to the include-list and layer path v
   assert.deepEqual(env.names().sort(), ['CNB_STACK_ID', 'CPATH', 'HOME', 'HOSTNAME', 'HTTPS_PROXY', 'LD_LIBRARY_PATH', 'NO_PROXY', 'PATH', 'http_proxy']);
   assert.ok(BUILD_ENV_INCLUDE_LIST.includes('no_proxy'));
   assert.deepEqual(layerPathVariables(BUILD_LAYER_PATHS), ['PATH', 'LD_LIBRARY_PATH', 'LIBRARY_PATH', 'CPATH', 'PKG_CONFIG_PATH']);
-  assert.deepEqual(layerPathVariables(LAUNCH_LAYER_PATHS), ['PATH', 'LD_LIBRARY_PATH']);
 });
 
 test('layer paths: reverse group order, reverse-alphabetical within a buildpack (reference ordering)', () => {
@@ -38,8 +36,6 @@ test('layer paths: reverse group order, reverse-alphabetical within a buildpack 
   assert.equal(env.get('LIBRARY_PATH'), env.get('LD_LIBRARY_PATH').replaceAll('LD_', ''));
   assert.equal(env.get('CPATH'), '/layers/b/l1/include:/layers/a/l2/include:/layers/a/l1/include');
   assert.equal(env.get('PKG_CONFIG_PATH'), '/layers/b/l1/pkgconfig:/layers/a/l2/pkgconfig:/layers/a/l1/pkgconfig');
-  const launch = addLayerPaths(Env.empty(), '/layers/a/l1', all, LAUNCH_LAYER_PATHS);
-  assert.deepEqual(launch.names(), ['PATH', 'LD_LIBRARY_PATH'], 'launch: bin and lib only');
   assert.deepEqual(addLayerPaths(Env.empty(), '/l', new Set(['lib']), BUILD_LAYER_PATHS).toRecord(), { LD_LIBRARY_PATH: '/l/lib', LIBRARY_PATH: '/l/lib' }, 'only present sub-directories');
 });
 
@@ -121,13 +117,4 @@ test('build inputs (digest §2.3) override user variables of the same name', () 
   assert.equal(env.get('HOME'), '/home');
   assert.ok(!env.has('CNB_EXEC_ENV'), 'API 0.10 gets no CNB_EXEC_ENV');
   assert.deepEqual(buildArgv(i), ['/bp/bin/build', '/layers/a_b', '/platform', '/tmp/plan.toml']);
-});
-
-test('launch env: lifecycle variables removed, /cnb/process and /cnb/lifecycle stripped from PATH', () => {
-  const env = initialLaunchEnv(
-    Env.from({ CNB_LAYERS_DIR: '/layers', CNB_APP_DIR: '/workspace', CNB_PROCESS_TYPE: 'web', CNB_PLATFORM_API: '0.15', CNB_DEPRECATION_MODE: 'quiet', PATH: '/cnb/process:/cnb/lifecycle:/usr/bin:/cnb/process', BPL_X: '1' }),
-  );
-  assert.deepEqual(env.toRecord(), { PATH: '/usr/bin', BPL_X: '1' });
-  assert.deepEqual(launchEnvDirs('web'), ['env', 'env.launch', 'env.launch/web']);
-  assert.deepEqual(launchEnvDirs(undefined), ['env', 'env.launch']);
 });
