@@ -3,6 +3,7 @@
  * calls library functions and prints results.
  */
 import { Command, CommanderError } from 'commander';
+import { buildCommand } from './commands/build.js';
 import { imageCommand } from './commands/image.js';
 import { lifecycleCommand } from './commands/lifecycle.js';
 import type { CliContext } from './context.js';
@@ -24,6 +25,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       outputError: () => undefined, // reported below, in cairn's own format
     });
   let exitCode = 0;
+  program.addCommand(buildCommand(ctx));
   program.addCommand(imageCommand(ctx));
   program.addCommand(lifecycleCommand(ctx, (c) => (exitCode = c)));
   for (const c of program.commands) inheritSettings(c, program);

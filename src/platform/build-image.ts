@@ -18,8 +18,9 @@ import { parseRunToml } from '../lifecycle/files/run-toml.js';
 import { readCnbFile } from '../lifecycle/files/toml.js';
 import type { LogSink } from '../lifecycle/phases/build-context.js';
 import { commitCache, create, type CreateResult } from '../lifecycle/phases/creator.js';
-import { type BuildDirs, SANDBOX_DIRS } from '../lifecycle/phases/dirs.js';
+import { type BuildDirs, identityDirs, SANDBOX_DIRS } from '../lifecycle/phases/dirs.js';
 import { createBwrapExecutor } from '../lifecycle/sandbox/bwrap-executor.js';
+import { createHostExecutor } from '../lifecycle/sandbox/host-executor.js';
 import { prepareRootfs } from '../lifecycle/sandbox/rootfs-cache.js';
 import { sha256 } from '../oci/digest.js';
 
@@ -37,8 +38,16 @@ export interface ImageRef {
 export interface BuildImageInput {
   appDir: string;
   builder: ImageRef;
-  /** Where the image goes (the first output is also read as the previous image, for layer reuse). */
+  /** Where the image goes. */
   outputs: { store: Store; tag: string; name: string }[];
+  /** The image this build replaces, whose layers can be reused (usually the first output, when readable). */
+  previous?: ImageRef;
+  /**
+   * bwrap (default): buildpacks run sandboxed over the builder's root filesystem, extracted under `home`.
+   * host: cairn runs inside the builder image itself (a CI job or a Kubernetes pod): the builder's files are
+   * this machine's `/cnb`, and the build uses the real `/workspace`, `/layers` and `/platform`.
+   */
+  executor?: 'bwrap' | 'host';
   /** Overrides the builder's run image. */
   runImage?: ImageRef;
   /** Opens a run image named by the builder's run.toml. */
@@ -70,7 +79,8 @@ export interface BuildImageResult extends CreateResult {
 
 export async function buildImage(input: BuildImageInput): Promise<BuildImageResult> {
   const builder = await loadImage(input.builder.store, input.builder.ref, { platform: input.platform });
-  const rootfs = await prepareRootfs(builder, join(input.home, 'rootfs'), { onWarning: (m) => input.log('debug', m) });
+  const inBuilder = input.executor === 'host';
+  const rootfs = inBuilder ? '/' : await prepareRootfs(builder, join(input.home, 'rootfs'), { onWarning: (m) => input.log('debug', m) });
   const builderEnv = Object.fromEntries((builder.config.config?.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
   const uid = Number(builderEnv.CNB_USER_ID ?? NaN);
   const gid = Number(builderEnv.CNB_GROUP_ID ?? NaN);
@@ -83,19 +93,22 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
   const runImage = input.runImage ?? (await input.openRunImage(await builderRunImage(rootfs, input.builder.name)));
 
   const work = join(input.home, 'builds', randomBytes(6).toString('hex'));
-  const dirs: BuildDirs = {
-    host: {
-      app: join(work, 'workspace'),
-      layers: join(work, 'layers'),
-      platform: join(work, 'platform'),
-      buildpacks: join(rootfs, 'cnb/buildpacks'),
-      buildConfig: join(work, 'build-config'),
-    },
-    sandbox: SANDBOX_DIRS,
-  };
+  const dirs: BuildDirs = inBuilder
+    ? identityDirs({ ...SANDBOX_DIRS, buildConfig: join(work, 'build-config') })
+    : {
+        host: {
+          app: join(work, 'workspace'),
+          layers: join(work, 'layers'),
+          platform: join(work, 'platform'),
+          buildpacks: join(rootfs, 'cnb/buildpacks'),
+          buildConfig: join(work, 'build-config'),
+        },
+        sandbox: SANDBOX_DIRS,
+      };
   try {
     // 0700: the build's writable folders are reachable by nobody else on the host.
     await mkdir(work, { recursive: true, mode: 0o700 });
+    for (const d of [dirs.host.app, dirs.host.layers]) await mkdir(d, { recursive: true });
     await cp(input.appDir, dirs.host.app, { recursive: true, verbatimSymlinks: true });
     await mkdir(join(dirs.host.platform, 'env'), { recursive: true });
     for (const [k, v] of Object.entries(input.env ?? {})) await writeFile(join(dirs.host.platform, 'env', k), v);
@@ -106,14 +119,13 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
     const cacheDir = input.cacheDir ?? join(input.home, 'cache', sha256(input.outputs[0]!.name).slice(7, 23));
     if (input.clearCache) await rm(cacheDir, { recursive: true, force: true });
     const cache = await openVolumeCache(cacheDir, { warn: (m) => input.log('warn', m) });
-    const out = input.outputs[0]!;
     const result = await create({
       dirs,
-      executor: createBwrapExecutor({ rootfs, ...(input.searchPath ? { searchPath: input.searchPath } : {}) }),
+      executor: inBuilder ? createHostExecutor() : createBwrapExecutor({ rootfs, ...(input.searchPath ? { searchPath: input.searchPath } : {}) }),
       platformApi: parseApiVersion(PLATFORM_API),
       order: order.order,
       runImage,
-      previous: { store: out.store, ref: out.tag, name: out.name },
+      ...(input.previous ? { previous: input.previous } : {}),
       cache,
       launcherPath: join(rootfs, 'cnb/lifecycle/launcher'),
       launcherInfo: { version: builder.config.config?.Labels?.['io.buildpacks.lifecycle.version'] ?? 'unknown', source: { git: { repository: 'cairn', commit: '' } } },

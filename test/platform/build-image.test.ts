@@ -66,6 +66,7 @@ test('build an app with a builder image, twice: same digest, app folder untouche
       appDir: app,
       builder: { store, ref: 'test-builder:latest', name: 'test-builder' },
       outputs: [{ store, tag: 'myapp:latest', name: 'myapp' }],
+      previous: { store, ref: 'myapp:latest', name: 'myapp' },
       openRunImage: async (name) => ({ store, ref: name, name }),
       home: join(base, 'home'),
       env: { GREETER_SEED: '7' },
@@ -93,4 +94,26 @@ test('build an app with a builder image, twice: same digest, app folder untouche
   }
   assert.deepEqual(await readdir(join(base, 'home', 'builds')), [], 'work folders are removed');
   assert.ok((await readFile(join(testRootfs(), 'etc/passwd'), 'utf8')).includes('1000'));
+});
+
+test('cairn build on the command line: a build, an unsupported pack flag, a missing builder', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc')) return;
+  const { runCairn } = await import('../helpers/cli.js');
+  const storeDir = join(base, 'cli-store');
+  await makeBuilder(storeDir);
+  const app = join(base, 'cli-app');
+  await mkdir(app, { recursive: true });
+  await writeFile(join(app, 'greeting.txt'), 'cli');
+  const env = { CAIRN_HOME: join(base, 'cli-home') };
+  const ok = await runCairn(['build', `oci:${storeDir}:cli-app`, '--path', app, '--builder', `oci:${storeDir}:test-builder:latest`, '--run-image', `oci:${storeDir}:test-run:v1`, '--env', 'GREETER_SEED=1', '--json'], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  const out = JSON.parse(ok.stdout) as { digest: string; buildpacks: { id: string }[] };
+  assert.match(out.digest, /^sha256:/);
+  assert.deepEqual(out.buildpacks.map((b) => b.id), ['test/greeter']);
+  const volume = await runCairn(['build', 'x', '--path', app, '--builder', `oci:${storeDir}:test-builder:latest`, '--volume', '/a:/b'], { env });
+  assert.equal(volume.code, 2);
+  assert.match(volume.stderr, /--volume is not supported by cairn/);
+  const none = await runCairn(['build', 'x', '--path', app, '--builder', 'no-such-builder:v1'], { env });
+  assert.notEqual(none.code, 0);
+  assert.match(none.stderr, /^error: .*no-such-builder/m);
 });

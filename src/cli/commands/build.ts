@@ -1,0 +1,161 @@
+/**
+ * `cairn build IMAGE`: pack's build, daemonless. IMAGE is any cairn transport (a bare name is the local
+ * store; a registry reference with --publish). pack flags cairn does not support fail with a message saying
+ * so, never silently.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { CairnError } from '../../oci/errors.js';
+import { openTarget } from '../../oci/open-target.js';
+import { formatTarget, parseTarget } from '../../oci/transport.js';
+import { cairnHome } from '../../oci/store/local.js';
+import { buildImage } from '../../platform/build-image.js';
+import { type CliContext, targetContext } from '../context.js';
+import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
+import { hostPlatform } from '../platform.js';
+
+/** pack build flags cairn does not implement, and why. */
+const UNSUPPORTED: Record<string, string> = {
+  '--docker-host': 'cairn needs no Docker daemon; write to docker-daemon:NAME to load the image into one',
+  '--network': 'buildpacks share the host network in the sandbox',
+  '--volume': 'mounting host folders into the build is not supported',
+  '--workspace': 'the app is always at /workspace',
+  '--lifecycle-image': 'cairn runs its own lifecycle',
+  '--trust-builder': 'every builder runs sandboxed; there is nothing to trust',
+  '--gid': 'the build runs as the builder\'s CNB user',
+  '--uid': 'the build runs as the builder\'s CNB user',
+  '--extension': 'image extensions are not supported yet',
+  '--cache': 'use --cache-dir or --cache-image',
+  '--platform': 'multi-platform builds are not supported yet',
+  '--pre-buildpack': 'use project.toml [[io.buildpacks.pre.group]] once supported',
+  '--post-buildpack': 'use project.toml [[io.buildpacks.post.group]] once supported',
+};
+
+export function buildCommand(ctx: CliContext): Command {
+  const cmd = registryFlags(new Command('build').argument('<image>', 'the image to build: a name (local store), oci:DIR:TAG, docker-archive:FILE:NAME, docker-daemon:NAME, or a registry reference with --publish'))
+    .description('build an image from source with Cloud Native Buildpacks')
+    .option('-p, --path <dir>', 'the app folder', '.')
+    .option('-B, --builder <ref>', 'the builder image')
+    .option('--run-image <ref>', 'use this run image instead of the builder\'s')
+    .option('-e, --env <K=V|K>', 'build-time environment variable (repeatable); K alone takes the value from your environment', collect)
+    .option('--env-file <file>', 'build-time environment variables, one K=V per line (repeatable)', collect)
+    .option('--publish', 'write the image to a registry (a bare name then means docker.io)')
+    .option('--cache-dir <dir>', 'keep the build cache in this folder')
+    .option('--clear-cache', 'start from an empty build cache')
+    .option('--creation-time <now|unix-seconds>', 'the image\'s creation time (default: 1980-01-01T00:00:01Z, for reproducible images)')
+    .option('-D, --default-process <type>', 'the process the image runs by default')
+    .option('-t, --tag <ref>', 'also write the image to this reference (repeatable)', collect)
+    .option('--build-ca-cert <file>', 'trust this PEM CA certificate during the build only (repeatable)', collect)
+    .addOption(new Option('--executor <kind>', 'bwrap: buildpacks run sandboxed; host: cairn runs inside the builder image').choices(['bwrap', 'host']).default('bwrap'))
+    .option('--json', 'print the result as JSON');
+  for (const flag of Object.keys(UNSUPPORTED)) cmd.addOption(new Option(`${flag} [value]`).hideHelp());
+  return cmd.action(async (image: string, o: Record<string, unknown>, command: Command) => {
+    const verbose = Boolean(command.optsWithGlobals().verbose);
+    for (const [flag, why] of Object.entries(UNSUPPORTED)) {
+      const key = flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+      if (o[key] !== undefined) throw new CairnError('INVALID_ARGUMENT', `pack's ${flag} is not supported by cairn: ${why}`, { hint: 'see docs/pack-compat.md' });
+    }
+    const reg = await registryOptionsFrom(o, ctx);
+    const tctx = targetContext(ctx);
+    const appDir = resolve(ctx.cwd, (o.path as string) ?? '.');
+    const builderRef = (o.builder as string | undefined) ?? ctx.env.CAIRN_BUILDER;
+    if (!builderRef) throw new CairnError('INVALID_ARGUMENT', 'no builder given', { hint: 'pass --builder REF (`cairn builder suggest` lists some), or set CAIRN_BUILDER' });
+    const publish = Boolean(o.publish);
+    const target = parseTarget(image, { publish });
+    if (target.kind === 'registry' && !publish) {
+      throw new CairnError('INVALID_ARGUMENT', `${formatTarget(target)} is a registry reference`, { hint: 'pass --publish to write it to the registry, or use a bare name for the local store' });
+    }
+    const refs = [image, ...((o.tag as string[] | undefined) ?? [])];
+    const outputs = [];
+    for (const r of refs) {
+      const t = await openTarget(parseTarget(r, { publish }), 'write', tctx, reg);
+      outputs.push({ store: t.store, tag: t.key, name: r });
+    }
+    const readable = target.kind === 'local' || target.kind === 'oci' || target.kind === 'registry';
+    const builder = await openTarget(parseTarget(builderRef), 'read', tctx, reg);
+    const runFlag = o.runImage as string | undefined;
+    const openRun = async (name: string) => {
+      const t = await openTarget(parseTarget(name), 'read', tctx, reg);
+      return { store: t.store, ref: t.key, name };
+    };
+    const started = ctx.now().getTime();
+    const phaseStart = new Map<string, number>();
+    const result = await buildImage({
+      appDir,
+      builder: { store: builder.store, ref: builder.key, name: builderRef },
+      outputs,
+      ...(readable ? { previous: { store: (await openTarget(target, 'read', tctx, reg)).store, ref: outputs[0]!.tag, name: image } } : {}),
+      ...(runFlag ? { runImage: await openRun(runFlag) } : {}),
+      openRunImage: openRun,
+      home: cairnHome(ctx.env),
+      env: await buildEnv(o, ctx),
+      caCerts: await readAll((o.buildCaCert as string[] | undefined) ?? [], ctx),
+      ...(o.cacheDir ? { cacheDir: resolve(ctx.cwd, o.cacheDir as string) } : {}),
+      clearCache: Boolean(o.clearCache),
+      ...(o.creationTime ? { created: creationTime(o.creationTime as string, ctx) } : {}),
+      ...(o.defaultProcess ? { processType: o.defaultProcess as string } : {}),
+      executor: o.executor as 'bwrap' | 'host',
+      log: (level, message) => {
+        if (level === 'debug' && !verbose) return;
+        if (!o.json) ctx.stderr.write(`${level === 'warn' ? 'warning: ' : ''}${message}\n`);
+      },
+      processEnv: pick(ctx.env, ['HOME', 'HOSTNAME', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']),
+      platform: hostPlatform(process.arch),
+      ...(ctx.env.PATH ? { searchPath: ctx.env.PATH } : {}),
+      onPhase: (phase, state) => {
+        if (o.json) return;
+        if (state === 'start') phaseStart.set(phase, ctx.now().getTime());
+        else ctx.stderr.write(`===> ${phase.toUpperCase()} done in ${((ctx.now().getTime() - phaseStart.get(phase)!) / 1000).toFixed(2)} s\n`);
+      },
+    });
+    const seconds = (ctx.now().getTime() - started) / 1000;
+    if (o.json) {
+      ctx.stdout.write(JSON.stringify({ image: refs, digest: result.digest, buildpacks: result.detected.group.group, processes: result.built.processes, seconds }) + '\n');
+    } else {
+      ctx.stdout.write(`Successfully built image ${refs.join(', ')}\n  digest ${result.digest} (${seconds.toFixed(1)} s)\n`);
+      if (target.kind === 'local') ctx.stdout.write(`  run it: cairn run ${image}\n`);
+    }
+  });
+}
+
+async function buildEnv(o: Record<string, unknown>, ctx: CliContext): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  for (const file of (o.envFile as string[] | undefined) ?? []) {
+    let text: string;
+    try {
+      text = await readFile(resolve(ctx.cwd, file), 'utf8');
+    } catch (e) {
+      throw new CairnError('INVALID_ARGUMENT', `cannot read --env-file ${file}: ${(e as Error).message}`, { hint: 'pass a file of K=V lines' });
+    }
+    for (const line of text.split('\n')) {
+      if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
+      setEnv(env, line, ctx, `--env-file ${file}`);
+    }
+  }
+  for (const kv of (o.env as string[] | undefined) ?? []) setEnv(env, kv, ctx, '--env');
+  return env;
+}
+
+function setEnv(env: Record<string, string>, kv: string, ctx: CliContext, where: string): void {
+  const i = kv.indexOf('=');
+  const name = i >= 0 ? kv.slice(0, i) : kv;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CairnError('INVALID_ARGUMENT', `${where}: "${name}" is not a variable name`, { hint: 'write K=V or K' });
+  const value = i >= 0 ? kv.slice(i + 1) : ctx.env[name];
+  if (value !== undefined) env[name] = value;
+}
+
+function creationTime(v: string, ctx: CliContext): Date {
+  if (v === 'now') return ctx.now();
+  if (/^\d+$/.test(v)) return new Date(Number(v) * 1000);
+  throw new CairnError('INVALID_ARGUMENT', `--creation-time "${v}" is neither "now" nor a number of seconds`, { hint: 'e.g. --creation-time now or --creation-time 1700000000' });
+}
+
+async function readAll(files: string[], ctx: CliContext): Promise<string[]> {
+  return Promise.all(files.map((f) => readFile(resolve(ctx.cwd, f), 'utf8')));
+}
+
+function pick(env: Record<string, string | undefined>, names: string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((n) => (env[n] !== undefined ? [[n, env[n]!]] : [])));
+}
+
