@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { buildCommand } from './commands/build.js';
 import { imageCommand } from './commands/image.js';
 import { lifecycleCommand } from './commands/lifecycle.js';
+import { rebaseCommand } from './commands/rebase.js';
 import { runCommand } from './commands/run.js';
 import type { CliContext } from './context.js';
 import { EXIT_USAGE, exitCodeFor, formatError } from './report-error.js';
@@ -29,6 +30,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   program.addCommand(buildCommand(ctx));
   program.addCommand(imageCommand(ctx));
   program.addCommand(lifecycleCommand(ctx, (c) => (exitCode = c)));
+  program.addCommand(rebaseCommand(ctx));
   program.addCommand(runCommand(ctx, (c) => (exitCode = c)));
   for (const c of program.commands) inheritSettings(c, program);
 

@@ -1,0 +1,50 @@
+/**
+ * `cairn rebase IMAGE [--run-image REF] [--force] [--publish]`: swap the run image under an app image.
+ * No app layer is read, written or uploaded: to a registry, only the config and the manifest go up (the new
+ * base layers are already there, or are mounted from the run image's repository).
+ */
+import { Command } from 'commander';
+import { writeImage } from '../../oci/copy.js';
+import { CairnError } from '../../oci/errors.js';
+import { loadImage } from '../../oci/image.js';
+import { openTarget } from '../../oci/open-target.js';
+import { formatTarget, parseTarget } from '../../oci/transport.js';
+import { parseLifecycleMetadataLabel } from '../../lifecycle/labels/lifecycle-metadata.js';
+import { LIFECYCLE_METADATA_LABEL } from '../../lifecycle/labels/names.js';
+import { rebaseImage } from '../../platform/rebase-image.js';
+import { type CliContext, targetContext } from '../context.js';
+import { registryFlags, registryOptionsFrom } from '../flags.js';
+import { formatBytes } from '../format.js';
+import { hostPlatform } from '../platform.js';
+
+export function rebaseCommand(ctx: CliContext): Command {
+  return registryFlags(new Command('rebase').argument('<image>', 'the app image to rebase'))
+    .description('put an app image on a new run image without rebuilding it')
+    .option('--run-image <ref>', 'the new run image (default: the run image the app was built on, as it is now)')
+    .option('--publish', 'the image is in a registry (a bare name then means docker.io)')
+    .option('--force', 'rebase even onto another run image, distro or version')
+    .option('--json', 'print the result as JSON')
+    .action(async (image: string, o: { runImage?: string; publish?: boolean; force?: boolean; json?: boolean } & Record<string, unknown>) => {
+      const reg = await registryOptionsFrom(o, ctx);
+      const tctx = targetContext(ctx);
+      const platform = hostPlatform(process.arch);
+      const target = parseTarget(image, { publish: Boolean(o.publish) });
+      const app = await openTarget(target, 'write', tctx, reg);
+      const appImage = await loadImage(app.store, app.key, { platform });
+      const label = appImage.config.config?.Labels?.[LIFECYCLE_METADATA_LABEL];
+      const recorded = label ? parseLifecycleMetadataLabel(label).runImage.image : undefined;
+      const runName = o.runImage ?? recorded;
+      if (!runName) throw new CairnError('INVALID_ARGUMENT', `${formatTarget(target)} records no run image name`, { hint: 'pass --run-image REF' });
+      const run = await openTarget(parseTarget(runName), 'read', tctx, reg);
+      const runImage = await loadImage(run.store, run.key, { platform });
+      const result = rebaseImage({ app: appImage, runImage, runImageName: runName, force: Boolean(o.force) });
+      const written = await writeImage(result.image, app.store, app.key);
+      await app.store.close();
+      if (o.json) {
+        ctx.stdout.write(JSON.stringify({ image: formatTarget(target), digest: written.digest, runImage: result.metadata.runImage, keptLayers: result.keptLayers, bytesWritten: written.bytesWritten, forced: result.forced }) + '\n');
+        return;
+      }
+      for (const why of result.forced) ctx.stderr.write(`warning: forced: ${why}\n`);
+      ctx.stdout.write(`Rebased ${formatTarget(target)} onto ${runName}\n  digest ${written.digest}; ${result.keptLayers} app layers kept as they were; ${written.blobsWritten} blobs written (${formatBytes(written.bytesWritten)})\n`);
+    });
+}
