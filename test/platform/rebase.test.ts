@@ -47,6 +47,8 @@ test('rebase keeps every app layer and swaps the base; only config and manifest 
   const v1 = await loadImage(store, 'test-run:v1');
   const v2 = await loadImage(store, 'test-run:v2');
 
+  const { cp } = await import('node:fs/promises');
+  await cp(storeDir, join(base, 'before-rebase'), { recursive: true });
   const rebased = await runCairn(['rebase', layout('app'), '--run-image', layout('test-run:v2')], { env });
   assert.equal(rebased.code, 0, rebased.stderr);
   const after = await loadImage(await openLayoutStore(storeDir), 'app');
@@ -55,6 +57,17 @@ test('rebase keeps every app layer and swaps the base; only config and manifest 
   assert.deepEqual(after.layers.slice(v2.layers.length).map((l) => l.digest), appLayers, 'every app layer keeps its digest');
   assert.deepEqual(after.layers.slice(0, v2.layers.length).map((l) => l.digest), v2.layers.map((l) => l.digest), 'the base layers are v2\'s');
   assert.match(after.config.config!.Labels!['io.buildpacks.lifecycle.metadata']!, new RegExp(v2.layers.at(-1)!.diffID));
+
+  const diff = await runCairn(['diff', `oci:${join(base, 'before-rebase')}:app`, layout('app'), '--json'], { env });
+  assert.equal(diff.code, 0, diff.stderr);
+  const changes = JSON.parse(diff.stdout) as { change: string; kind: string; owner: string }[];
+  assert.ok(changes.filter((c) => c.kind !== 'base').every((c) => c.change === 'shared'), 'a rebase changes no app, buildpack or launcher layer');
+  assert.deepEqual(changes.filter((c) => c.kind === 'base').map((c) => c.change), ['replaced', 'added'], 'v2 replaces the one base layer of v1 and adds one');
+  const inspected = await runCairn(['inspect', layout('app'), '--json'], { env });
+  const info = JSON.parse(inspected.stdout) as { buildpacks: { id: string }[]; layers: { owner: string }[]; rebasable: boolean };
+  assert.deepEqual(info.buildpacks.map((b) => b.id), ['test/greeter']);
+  assert.deepEqual(info.layers.map((l) => l.owner), ['base', 'base', 'test/greeter:deps', 'test/greeter:tool', 'app', 'launcher', 'launcher config', 'process types']);
+  assert.equal(info.rebasable, true);
 
   const other = await runCairn(['rebase', layout('app'), '--run-image', layout('other-run:v1')], { env });
   assert.equal(other.code, 2);
