@@ -46,6 +46,8 @@ await build({
 // Non-TypeScript sources the code loads at run time.
 await copyFile('src/lifecycle/launcher/launcher.c', join(next, 'src/lifecycle/launcher/launcher.c'));
 await copyFile('src/lifecycle/launcher/launcher.c', join(next, 'launcher.c'));
+// cairn's own buildpacks, bundled: dist/buildpacks/<id>/ (see scripts/bundle-buildpacks.mjs).
+await (await import('./bundle-buildpacks.mjs')).bundleBuildpacks(join(next, 'buildpacks'));
 await rename('dist', old).catch((e) => { if (e.code !== 'ENOENT') throw e; });
 await rename(next, 'dist');
 await rm(old, { recursive: true, force: true });

@@ -1,0 +1,178 @@
+/**
+ * cairn/node-engine build. Layers:
+ * - `node` (launch, build, cache): `bin/node` only, plus `NODE_HOME`, `NODE_ENV=production` (launch
+ *   default) and the heap-sizing exec.d program. Key: version + arch. Unchanged: restored from the cache,
+ *   nothing downloaded, and the exporter reuses the image layer (same diffID).
+ * - `node-build` (build, cache): the headers (`include/node`, found by node-gyp through
+ *   `npm_config_nodedir`) and npm (`bin/npm`, `bin/npx`, `lib/node_modules/npm`). Never in the image.
+ *   Key: Node.js version + arch + npm version; the npm version chosen for a Node.js version is kept in the
+ *   layer's metadata, so a rebuild does not ask the registry again.
+ * With an exact version (e.g. `16.20.2`) and both layers restored, the build makes no request at all; with
+ * a range it reads the release list once to see whether a newer match exists.
+ */
+import { mkdir, rename, rm, symlink } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import semver from 'semver';
+import {
+  type BuildContext, type BuildResult, cycloneDx, downloadArchive, hashesFromIntegrity, type Layer, readLayerMetadata, type SbomComponent,
+  sbomCreated, spdx,
+} from '../sdk/index.js';
+import { heapExecD } from './heap.js';
+import { nodeVersionRequest, readVersionInputs } from './inputs.js';
+import { chooseNpm } from './npm-version.js';
+import { npmRegistry } from './npm-source.js';
+import { resolveNodeVersion } from './resolve.js';
+import { distSource, nodeArch, type NodeArtifact, registrySource } from './sources.js';
+
+export const DEFAULT_REGISTRY = 'https://registry.npmjs.org';
+const LAYOUT = '1';
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+async function writeSboms(ctx: BuildContext, layer: Layer, components: SbomComponent[]): Promise<void> {
+  const subject = { name: `${ctx.buildpack.id}:${layer.name}`, tool: { name: ctx.buildpack.id, version: ctx.buildpack.version }, created: sbomCreated(ctx.config('SOURCE_DATE_EPOCH')) };
+  await layer.sbom('cdx', cycloneDx(subject, components));
+  await layer.sbom('spdx', spdx(subject, components));
+}
+
+function digestHashes(text: string): SbomComponent['hashes'] {
+  const hex = /^sha256:([0-9a-f]{64})$/.exec(text);
+  if (hex) return [{ algorithm: 'SHA-256', hex: hex[1]! }];
+  const sha1 = /^sha1:([0-9a-f]{40})$/.exec(text);
+  if (sha1) return [{ algorithm: 'SHA-1', hex: sha1[1]! }];
+  return hashesFromIntegrity(text);
+}
+
+export async function build(ctx: BuildContext): Promise<BuildResult> {
+  const { log } = ctx;
+  const inputs = await readVersionInputs(ctx);
+  const req = nodeVersionRequest(inputs);
+  log.info(`Node.js version requested: ${req.raw} (${req.source === 'default' ? 'no version given: the current LTS line' : req.source})`);
+  for (const i of req.ignored) log.detail(`${i.source} says ${JSON.stringify(i.raw)}; ${req.source} takes precedence`);
+
+  const arch = nodeArch(ctx.target.arch);
+  const registry = ctx.config('BP_NODE_REGISTRY') ?? DEFAULT_REGISTRY;
+  const mirror = ctx.config('BP_NODE_DIST_MIRROR');
+  const source = mirror ? distSource(mirror, arch, ctx.env) : registrySource(registry, arch, ctx.env);
+  const exact = req.request.kind === 'range' ? semver.valid(semver.clean(req.raw) ?? '') : null;
+  const version = exact ?? resolveNodeVersion(req, await source.releases(), source.description);
+  log.info(`Node.js ${version} (linux-${arch}) from ${source.description}`);
+
+  const node = await ctx.layer('node', {
+    types: { launch: true, build: true, cache: true },
+    key: `node ${version} linux-${arch} layout ${LAYOUT}`,
+    metadata: { version, arch },
+  });
+
+  // npm: the choice made for this Node.js version last time, else a fresh one.
+  const npmRequest = ctx.config('BP_NPM_VERSION') ?? 'auto';
+  const prev = await readLayerMetadata(ctx.layersDir, 'node-build');
+  let artifact: NodeArtifact | undefined;
+  const getArtifact = async () => (artifact ??= await source.artifact(version));
+  let npm: { version: string; why: string; bundled: boolean };
+  if (prev && prev['node-version'] === version && prev['npm-request'] === npmRequest && prev.source === source.kind && typeof prev['npm-version'] === 'string') {
+    npm = { version: prev['npm-version'], why: 'chosen for this Node.js version before', bundled: prev['npm-bundled'] === true };
+  } else if (source.kind === 'dist' && npmRequest === 'auto' && (await getArtifact()).bundledNpm) {
+    npm = { version: (await getArtifact()).bundledNpm!, why: 'bundled with this Node.js release', bundled: true };
+  } else {
+    const c = chooseNpm(version, await npmRegistry(registry, ctx.env).releases(), npmRequest === 'auto' ? undefined : npmRequest);
+    npm = { ...c, bundled: false };
+  }
+  log.info(`npm ${npm.version} (${npm.why}), at build time only`);
+
+  const tools = await ctx.layer('node-build', {
+    types: { build: true, cache: true },
+    key: `node-build ${version} linux-${arch} npm ${npm.version} layout ${LAYOUT}`,
+    metadata: { 'node-version': version, 'npm-version': npm.version, 'npm-request': npmRequest, 'npm-bundled': npm.bundled, source: source.kind },
+  });
+
+  const staging = join(ctx.layersDir, '.staging');
+  if (node.reused && tools.reused) {
+    log.info('Reusing the cached Node.js and npm layers: nothing to download');
+  } else {
+    const a = await getArtifact();
+    const root = `${a.root}/`;
+    log.info(`Downloading ${a.url}`);
+    const started = ctx.now();
+    const bytes = await downloadArchive(a.url, {
+      env: ctx.env,
+      digest: a.digest,
+      staging,
+      gzip: true,
+      what: `Node.js ${version}`,
+      map: (p) => {
+        if (!p.startsWith(root)) return undefined;
+        const rel = p.slice(root.length);
+        if (rel === 'bin/node') return 'node/bin/node';
+        if (rel === 'include' || rel.startsWith('include/')) return `build/${rel}`;
+        if (npm.bundled && (rel === 'lib/node_modules/npm' || rel.startsWith('lib/node_modules/npm/'))) return `build/${rel}`;
+        return undefined;
+      },
+    });
+    log.detail(`${mb(bytes)} in ${((ctx.now() - started) / 1000).toFixed(1)} s, ${a.digest.algorithm} verified`);
+    if (!node.reused) {
+      await rename(join(staging, 'node', 'bin'), join(node.path, 'bin'));
+      node.metadata.url = a.url;
+      node.metadata.digest = a.digestText;
+      node.metadata.purl = a.purl;
+      await node.override('NODE_HOME', node.path);
+      await node.default('NODE_ENV', 'production', { scope: 'launch' });
+      await node.execD('0-node-heap', heapExecD(posix.join(node.path, 'bin', 'node')));
+    } else {
+      log.detail('the node layer itself is unchanged');
+    }
+    if (!tools.reused) {
+      await rename(join(staging, 'build', 'include'), join(tools.path, 'include'));
+      if (npm.bundled) {
+        await mkdir(join(tools.path, 'lib', 'node_modules'), { recursive: true });
+        await rename(join(staging, 'build', 'lib', 'node_modules', 'npm'), join(tools.path, 'lib', 'node_modules', 'npm'));
+      }
+    }
+    await rm(staging, { recursive: true, force: true });
+  }
+
+  if (!tools.reused) {
+    if (!npm.bundled) {
+      const n = await npmRegistry(registry, ctx.env).artifact(npm.version);
+      log.info(`Downloading ${n.url}`);
+      const bytes = await downloadArchive(n.url, { env: ctx.env, digest: n.digest, staging, gzip: true, what: `npm ${npm.version}`, map: (p) => (p.startsWith('package/') ? p.slice('package/'.length) : undefined) });
+      log.detail(`${mb(bytes)}, ${n.digest.algorithm} verified`);
+      await mkdir(join(tools.path, 'lib', 'node_modules'), { recursive: true });
+      await rename(staging, join(tools.path, 'lib', 'node_modules', 'npm'));
+      tools.metadata['npm-url'] = n.url;
+      tools.metadata['npm-digest'] = n.digestText;
+    }
+    await mkdir(join(tools.path, 'bin'), { recursive: true });
+    await symlink('../lib/node_modules/npm/bin/npm-cli.js', join(tools.path, 'bin', 'npm'));
+    await symlink('../lib/node_modules/npm/bin/npx-cli.js', join(tools.path, 'bin', 'npx'));
+    // node-gyp builds native addons against these headers instead of downloading them.
+    await tools.override('npm_config_nodedir', tools.path);
+  }
+
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const nodeComponent: SbomComponent = {
+    name: 'node',
+    version,
+    type: 'application',
+    license: 'MIT',
+    hashes: digestHashes(str(node.metadata.digest) ?? ''),
+    ...(str(node.metadata.purl) ? { purl: str(node.metadata.purl)! } : { purl: `pkg:generic/node@${version}` }),
+    ...(str(node.metadata.url) ? { downloadUrl: str(node.metadata.url)! } : {}),
+  };
+  await writeSboms(ctx, node, [nodeComponent]);
+  await writeSboms(ctx, tools, [
+    { ...nodeComponent, name: 'node-headers' },
+    {
+      name: 'npm',
+      version: npm.version,
+      type: 'application',
+      license: 'Artistic-2.0',
+      purl: `pkg:npm/npm@${npm.version}`,
+      hashes: digestHashes(str(tools.metadata['npm-digest']) ?? ''),
+      ...(str(tools.metadata['npm-url']) ? { downloadUrl: str(tools.metadata['npm-url'])! } : {}),
+    },
+  ]);
+  return {};
+}
