@@ -43,6 +43,17 @@ await build({
   // CommonJS dependencies inside an ESM bundle need a require().
   banner: { js: "import { createRequire as __cairnCreateRequire } from 'node:module'; const require = __cairnCreateRequire(import.meta.url);" },
 });
+// The xz decoder's worker thread (src/stack/debian/xz-pool.ts) is loaded by path beside the CLI bundle.
+await build({
+  entryPoints: ['src/stack/debian/xz-worker.ts'],
+  outfile: join(next, 'xz-worker.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+  banner: { js: "import { createRequire as __cairnCreateRequire } from 'node:module'; const require = __cairnCreateRequire(import.meta.url);" },
+});
 // Non-TypeScript sources the code loads at run time.
 await copyFile('src/lifecycle/launcher/launcher.c', join(next, 'src/lifecycle/launcher/launcher.c'));
 await copyFile('src/lifecycle/launcher/launcher.c', join(next, 'launcher.c'));

@@ -9,6 +9,9 @@ import { diffCommand, inspectCommand } from './commands/inspect.js';
 import { lifecycleCommand } from './commands/lifecycle.js';
 import { rebaseCommand } from './commands/rebase.js';
 import { runCommand } from './commands/run.js';
+import { stackCommand } from './commands/stack.js';
+import { builderCommand } from './commands/builder.js';
+import { buildpackCommand } from './commands/buildpack.js';
 import type { CliContext } from './context.js';
 import { EXIT_USAGE, exitCodeFor, formatError } from './report-error.js';
 import { VERSION } from './version.js';
@@ -35,6 +38,9 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   program.addCommand(inspectCommand(ctx));
   program.addCommand(diffCommand(ctx));
   program.addCommand(runCommand(ctx, (c) => (exitCode = c)));
+  program.addCommand(stackCommand(ctx));
+  program.addCommand(builderCommand(ctx));
+  program.addCommand(buildpackCommand(ctx));
   for (const c of program.commands) inheritSettings(c, program);
 
   try {
