@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchImageCopy } from './image-copy.js';
 import { benchLayerWriter, ensureBenchTree } from './layer-writer.js';
+import { benchStackCreate } from './stack-create.js';
 import { median, spread } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -39,6 +40,8 @@ const layer = await benchLayerWriter({ tree, runs: RUNS });
 console.log(`bench: image copy vs skopeo copy (${RUNS} runs)…`);
 const copy = await benchImageCopy({ tree, runs: RUNS, layers: 1 });
 const copy4 = await benchImageCopy({ tree, runs: RUNS, layers: 4 });
+console.log('bench: stack create, cold and warm…');
+const stack = await benchStackCreate();
 const nodeStart = await startupMs([process.execPath, '-e', '0']);
 const cairnStart = await startupMs([process.execPath, fileURLToPath(new URL('../../bin/cairn.js', import.meta.url)), '--version']);
 const skopeoStart = await startupMs(['skopeo', '--version']);
@@ -64,6 +67,13 @@ Tree: a node_modules of about 300 packages (express, typescript, webpack and the
 Process start-up, which every push above includes (median of 20): \`node -e 0\` ${nodeStart.toFixed(0)} ms, \`cairn --version\`
 ${cairnStart.toFixed(0)} ms, \`skopeo --version\` ${skopeoStart.toFixed(0)} ms. Node.js's own start-up is a floor that a Go binary does not
 pay; it weighs most on small pushes.
+
+## Stacks
+
+| scenario | time | goal |
+|---|---|---|
+| \`cairn stack create\` of stacks/tiny, cold (empty cairn home: indexes and .debs downloaded, build image configured) | ${(stack.coldMs / 1000).toFixed(1)} s | < 3 min |
+| the same, warm (layer cache) | ${(stack.warmMs / 1000).toFixed(1)} s | < 20 s |
 `;
 await writeFile(join(process.cwd(), 'BENCHMARKS.md'), md);
 console.log(md);

@@ -35,6 +35,8 @@ await build({
   entryPoints: ['src/cli/main.ts'],
   outfile: join(next, 'cairn.mjs'),
   bundle: true,
+  // Loaded from node_modules only when used (see src/stack/debian/keyring.ts), to keep start-up fast.
+  external: ['openpgp'],
   format: 'esm',
   platform: 'node',
   target: 'node20',

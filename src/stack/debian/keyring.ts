@@ -7,7 +7,10 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
+
+/** openpgp is large (~0.8 MB): loaded when a signature is checked, not when cairn starts. */
+export const pgp = () => import('openpgp');
 import { CairnError, messageOf } from '../../oci/errors.js';
 
 export interface Keyring {
@@ -36,8 +39,8 @@ export async function loadKeyring(dir: string): Promise<Keyring> {
     const data = await readFile(path);
     try {
       const read = name.endsWith('.asc')
-        ? await openpgp.readKeys({ armoredKeys: data.toString('utf8') })
-        : await openpgp.readKeys({ binaryKeys: new Uint8Array(data) });
+        ? await (await pgp()).readKeys({ armoredKeys: data.toString('utf8') })
+        : await (await pgp()).readKeys({ binaryKeys: new Uint8Array(data) });
       keys.push(...read.map((k) => k.toPublic()));
     } catch (e) {
       throw new CairnError('INVALID_ARGUMENT', `cannot read OpenPGP keys from ${path}: ${messageOf(e)}`, { cause: e });

@@ -4,10 +4,10 @@
  * when at least one signature verifies against the keyring; everything cairn later reads from the suite is
  * checked against these hashes, so the signature covers the whole chain down to each .deb.
  */
-import * as openpgp from 'openpgp';
+import type * as openpgp from 'openpgp';
 import { CairnError, messageOf } from '../../oci/errors.js';
 import { parseStanza } from './deb822.js';
-import type { Keyring } from './keyring.js';
+import { type Keyring, pgp } from './keyring.js';
 
 export interface ReleaseFile {
   sha256: string;
@@ -47,14 +47,14 @@ export interface VerifyReleaseOptions {
 export async function verifyInRelease(text: string, opts: VerifyReleaseOptions): Promise<Release> {
   let message: openpgp.CleartextMessage;
   try {
-    message = await openpgp.readCleartextMessage({ cleartextMessage: text });
+    message = await (await pgp()).readCleartextMessage({ cleartextMessage: text });
   } catch (e) {
     throw new CairnError('INVALID_ARCHIVE', `${opts.what} is not a clearsigned OpenPGP message: ${messageOf(e)}`, {
       cause: e,
       hint: 'the mirror served something else than an InRelease file; check the mirror URL',
     });
   }
-  const result = await openpgp.verify({ message, verificationKeys: [...opts.keyring.keys], date: opts.now });
+  const result = await (await pgp()).verify({ message, verificationKeys: [...opts.keyring.keys], date: opts.now });
   const signedBy: string[] = [];
   const failures: string[] = [];
   for (const sig of result.signatures) {
