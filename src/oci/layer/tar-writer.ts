@@ -17,18 +17,18 @@
  * Memory stays bounded: the plan holds paths and metadata only; file contents stream through 1 MiB
  * batch buffers, at most a few of them queued for zlib; backpressure is respected.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, constants as fsc, fstatSync, openSync, read, readSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip, type Gzip, type ZlibOptions } from 'node:zlib';
+import { createGzip, type ZlibOptions } from 'node:zlib';
 import { DigestingStream, hashToDigest, type Digest } from '../digest.js';
 import { CairnError, messageOf } from '../errors.js';
 import { writeThroughAtomic } from '../atomic-file.js';
 import { NormalizeGzipHeader } from './gzip-header.js';
 import { ioError, planLayer, sourceOf, type LayerSource, type PlanOptions, type PlannedEntry } from './layer-plan.js';
-import { BLOCK, encodeHeader, paddingFor, TypeFlag, writeUstarHeader, type HeaderFields } from './tar-header.js';
+import { paddingFor, TypeFlag } from './tar-header.js';
+import { BATCH, TarOut } from './tar-out.js';
 
 export type { LayerSource, TreeEntryType } from './layer-plan.js';
 
@@ -60,7 +60,6 @@ export interface LayerWriteResult {
   tarSize: number;
 }
 
-const BATCH = 1 << 20; // tar bytes handed to hash + gzip at a time
 const SMALL = 256 * 1024; // files up to this size are read synchronously
 
 /**
@@ -110,84 +109,6 @@ async function compress(plan: PlannedEntry[], dest: Writable, level: number, mti
     throw new CairnError('IO', `cannot write layer: ${messageOf(cause)}`, { cause, hint: 'check the destination and free disk space' });
   }
   return { digest: digesting.digest(), diffID: hashToDigest(tar.hash), size: digesting.size, tarSize: tar.size };
-}
-
-/** Tar bytes are batched here, hashed (diffID) and written to gzip with backpressure. */
-class TarOut {
-  readonly hash = createHash('sha256');
-  size = 0;
-  private buf: Buffer = Buffer.allocUnsafe(BATCH);
-  private pos = 0;
-  private readonly spare: Buffer[] = [];
-
-  constructor(private readonly gzip: Gzip) {}
-
-  /** A header, encoded in place unless it needs PAX records. Writes are 512-aligned at header time. */
-  async header(h: HeaderFields): Promise<void> {
-    if (writeUstarHeader(h, this.buf, this.pos)) await this.advance(BLOCK);
-    else await this.put(encodeHeader(h));
-  }
-
-  async put(data: Buffer): Promise<void> {
-    let off = 0;
-    while (off < data.length) {
-      const n = Math.min(data.length - off, BATCH - this.pos);
-      data.copy(this.buf, this.pos, off, off + n);
-      off += n;
-      await this.advance(n);
-    }
-  }
-
-  async zeros(count: number): Promise<void> {
-    let left = count;
-    while (left > 0) {
-      const n = Math.min(left, BATCH - this.pos);
-      this.buf.fill(0, this.pos, this.pos + n);
-      left -= n;
-      await this.advance(n);
-    }
-  }
-
-  /** Free space to read into directly: [buffer, offset, length]; then call `advance(bytesRead)`. */
-  region(): [Buffer, number, number] {
-    return [this.buf, this.pos, BATCH - this.pos];
-  }
-
-  async advance(n: number): Promise<void> {
-    this.pos += n;
-    if (this.pos === BATCH) await this.flush();
-  }
-
-  /** End-of-archive marker (two zero blocks) and the last batch. */
-  async finish(): Promise<void> {
-    await this.zeros(1024);
-    await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.pos === 0) return;
-    const full = this.buf;
-    const chunk = full.subarray(0, this.pos);
-    // zlib holds the chunk until it is compressed; the buffer is reused only after that.
-    this.buf = this.spare.pop() ?? Buffer.allocUnsafe(BATCH);
-    this.pos = 0;
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    if (this.gzip.destroyed) throw new CairnError('IO', 'layer output closed early');
-    if (!this.gzip.write(chunk, () => this.spare.push(full))) await drained(this.gzip);
-  }
-}
-
-function drained(s: Gzip): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      s.off('drain', done);
-      s.off('close', done);
-      resolve();
-    };
-    s.on('drain', done);
-    s.on('close', done);
-  });
 }
 
 interface LinkTarget {

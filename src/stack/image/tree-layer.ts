@@ -12,16 +12,16 @@
  * table and contents give the same diffID on every machine; the compressed digest also depends on the
  * zlib inside Node, as for every cairn layer.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip, type Gzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { writeThroughAtomic } from '../../oci/atomic-file.js';
 import { DigestingStream, hashToDigest } from '../../oci/digest.js';
 import { CairnError, messageOf } from '../../oci/errors.js';
 import { NormalizeGzipHeader } from '../../oci/layer/gzip-header.js';
 import { encodeHeader, paddingFor, TypeFlag } from '../../oci/layer/tar-header.js';
+import { TarOut } from '../../oci/layer/tar-out.js';
 import type { LayerWriteResult } from '../../oci/layer/tar-writer.js';
 import type { RootTree } from '../root-tree.js';
 
@@ -32,7 +32,6 @@ export interface TreeLayerOptions {
   level?: number;
 }
 
-const BATCH = 1 << 20;
 
 /** Writes the tree as a gzip layer to `dest` (atomically). */
 export async function writeTreeLayer(tree: RootTree, dest: string, opts: TreeLayerOptions): Promise<LayerWriteResult> {
@@ -46,7 +45,7 @@ async function writeTar(tree: RootTree, dest: Writable, mtime: number, level: nu
   const digesting = new DigestingStream();
   const piped = pipeline(gzip, new NormalizeGzipHeader(), digesting, dest);
   const failure = piped.then(() => undefined, (e: unknown) => e);
-  const out = new Batches(gzip);
+  const out = new TarOut(gzip);
   try {
     for (const e of tree.entries()) {
       const base = { name: e.path, mode: e.mode, uid: e.uid, gid: e.gid, mtime, size: 0 };
@@ -55,8 +54,7 @@ async function writeTar(tree: RootTree, dest: Writable, mtime: number, level: nu
       else if (e.hardlinkTo !== undefined) await out.put(encodeHeader({ ...base, typeflag: TypeFlag.Hardlink, linkname: e.hardlinkTo }));
       else await copyFile(tree.hostPath(e.path), e.path, base, out);
     }
-    await out.put(Buffer.alloc(1024));
-    await out.flush();
+    await out.finish();
     gzip.end();
     await piped;
   } catch (e) {
@@ -71,7 +69,7 @@ async function writeTar(tree: RootTree, dest: Writable, mtime: number, level: nu
 type Base = { name: string; mode: number; uid: number; gid: number; mtime: number; size: number };
 
 /** A regular file: header with the size read from the open descriptor, then the contents, then padding. */
-async function copyFile(hostPath: string, name: string, base: Base, out: Batches): Promise<void> {
+async function copyFile(hostPath: string, name: string, base: Base, out: TarOut): Promise<void> {
   let fd: number;
   try {
     fd = openSync(hostPath, fsc.O_RDONLY | fsc.O_NOFOLLOW);
@@ -90,56 +88,9 @@ async function copyFile(hostPath: string, name: string, base: Base, out: Batches
       pos += n;
       await out.advance(n);
     }
-    await out.put(Buffer.alloc(paddingFor(st.size)));
+    await out.zeros(paddingFor(st.size));
   } finally {
     closeSync(fd);
   }
 }
 
-/** Tar bytes gathered in 1 MiB batches, hashed (diffID) and handed to gzip with backpressure. */
-class Batches {
-  readonly hash = createHash('sha256');
-  size = 0;
-  private buf = Buffer.allocUnsafe(BATCH);
-  private pos = 0;
-
-  constructor(private readonly gzip: Gzip) {}
-
-  async put(data: Buffer): Promise<void> {
-    let off = 0;
-    while (off < data.length) {
-      const n = Math.min(data.length - off, BATCH - this.pos);
-      data.copy(this.buf, this.pos, off, off + n);
-      off += n;
-      await this.advance(n);
-    }
-  }
-
-  region(): [Buffer, number, number] {
-    return [this.buf, this.pos, BATCH - this.pos];
-  }
-
-  async advance(n: number): Promise<void> {
-    this.pos += n;
-    if (this.pos === BATCH) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.pos === 0) return;
-    const chunk = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(BATCH); // zlib keeps `chunk` until it is compressed
-    this.pos = 0;
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    if (this.gzip.destroyed) throw new CairnError('IO', 'layer output closed early');
-    if (!this.gzip.write(chunk)) await new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.gzip.off('drain', done);
-        this.gzip.off('close', done);
-        resolve();
-      };
-      this.gzip.on('drain', done);
-      this.gzip.on('close', done);
-    });
-  }
-}
