@@ -1,8 +1,8 @@
 /** The platform cairn picks from a multi-platform index: `--platform OS/ARCH[/VARIANT]`, else the host's. */
 import { CairnError } from '../oci/errors.js';
-import type { Platform } from '../oci/spec.js';
+import type { PlatformChoice } from '../oci/spec.js';
 
-export type PlatformChoice = Pick<Platform, 'os' | 'architecture' | 'variant'>;
+export type { PlatformChoice };
 
 const NODE_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 

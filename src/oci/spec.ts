@@ -12,6 +12,9 @@ export interface Platform {
   variant?: string;
 }
 
+/** The part of a platform that selects an image from an index. */
+export type PlatformChoice = Pick<Platform, 'os' | 'architecture' | 'variant'>;
+
 export interface Descriptor {
   mediaType: string;
   digest: Digest;

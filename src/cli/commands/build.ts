@@ -10,8 +10,10 @@ import { CairnError } from '../../oci/errors.js';
 import { openTarget } from '../../oci/open-target.js';
 import { formatTarget, parseTarget } from '../../oci/transport.js';
 import { cairnHome } from '../../oci/store/local.js';
+import { DEFAULT_BUILDER } from '../../builder/suggest.js';
 import { buildImage } from '../../platform/build-image.js';
 import { type CliContext, targetContext } from '../context.js';
+import { ensureDefaultBuilder } from '../default-builder.js';
 import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
 import { hostPlatform } from '../platform.js';
 
@@ -36,7 +38,7 @@ export function buildCommand(ctx: CliContext): Command {
   const cmd = registryFlags(new Command('build').argument('<image>', 'the image to build: a name (local store), oci:DIR:TAG, docker-archive:FILE:NAME, docker-daemon:NAME, or a registry reference with --publish'))
     .description('build an image from source with Cloud Native Buildpacks')
     .option('-p, --path <dir>', 'the app folder', '.')
-    .option('-B, --builder <ref>', 'the builder image')
+    .option('-B, --builder <ref>', `the builder image (default: $CAIRN_BUILDER, else ${DEFAULT_BUILDER}, made on first use)`)
     .option('--run-image <ref>', 'use this run image instead of the builder\'s')
     .option('-e, --env <K=V|K>', 'build-time environment variable (repeatable); K alone takes the value from your environment', collect)
     .option('--env-file <file>', 'build-time environment variables, one K=V per line (repeatable)', collect)
@@ -59,8 +61,7 @@ export function buildCommand(ctx: CliContext): Command {
     const reg = await registryOptionsFrom(o, ctx);
     const tctx = targetContext(ctx);
     const appDir = resolve(ctx.cwd, (o.path as string) ?? '.');
-    const builderRef = (o.builder as string | undefined) ?? ctx.env.CAIRN_BUILDER;
-    if (!builderRef) throw new CairnError('INVALID_ARGUMENT', 'no builder given', { hint: 'pass --builder REF (`cairn builder suggest` lists some), or set CAIRN_BUILDER' });
+    const builderRef = (o.builder as string | undefined) ?? ctx.env.CAIRN_BUILDER ?? DEFAULT_BUILDER;
     const publish = Boolean(o.publish);
     const target = parseTarget(image, { publish });
     if (target.kind === 'registry' && !publish) {
@@ -73,6 +74,7 @@ export function buildCommand(ctx: CliContext): Command {
       outputs.push({ store: t.store, tag: t.key, name: r });
     }
     const readable = target.kind === 'local' || target.kind === 'oci' || target.kind === 'registry';
+    if (builderRef === DEFAULT_BUILDER) await ensureDefaultBuilder(ctx, reg, (m) => void ctx.stderr.write(`${m}\n`));
     const builder = await openTarget(parseTarget(builderRef), 'read', tctx, reg);
     const runFlag = o.runImage as string | undefined;
     const openRun = async (name: string) => {

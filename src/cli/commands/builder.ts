@@ -3,12 +3,9 @@
  * image (usually made by `cairn stack create`), buildpacks, and cairn's launcher compiled in that image.
  */
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { parseBuilderToml } from '../../builder/builder-toml.js';
-import { cnbUser, createBuilder } from '../../builder/create-builder.js';
 import { type BuilderDescription, describeBuilder } from '../../builder/inspect.js';
-import { launcherFor } from '../../builder/launcher.js';
 import { SUGGESTED_BUILDERS } from '../../builder/suggest.js';
 import { writeImage } from '../../oci/copy.js';
 import { CairnError, messageOf } from '../../oci/errors.js';
@@ -16,8 +13,7 @@ import { type Image, loadImage } from '../../oci/image.js';
 import { openTarget, type OpenedTarget, type RegistryOptions } from '../../oci/open-target.js';
 import { cairnHome } from '../../oci/store/local.js';
 import { formatTarget, parseTarget, type Target } from '../../oci/transport.js';
-import { createBwrapExecutor } from '../../lifecycle/sandbox/bwrap-executor.js';
-import { prepareRootfs } from '../../lifecycle/sandbox/rootfs-cache.js';
+import { makeBuilder } from '../../platform/make-builder.js';
 import { type CliContext, targetContext } from '../context.js';
 import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
 import { printTable } from '../format.js';
@@ -37,41 +33,28 @@ export function builderCommand(ctx: CliContext): Command {
       const reg = await registryOptionsFrom(o, ctx);
       const runtimes = await runtimeFlags(o.runtime ?? [], ctx);
       const target = parseTarget(ref, { publish: o.publish === true });
-      const configPath = resolve(ctx.cwd, o.config);
-      const config = parseBuilderToml(await readText(configPath, o.config, 'the builder definition'), o.config);
-      const warn = (m: string): void => void ctx.stderr.write(`warning: ${m}\n`);
-      if (config.lifecycle.version !== undefined || config.lifecycle.uri !== undefined) {
-        warn(`${o.config}: [lifecycle] ${config.lifecycle.version ? `version ${config.lifecycle.version}` : `uri ${config.lifecycle.uri}`} is ignored: cairn's builders carry cairn's own lifecycle (${VERSION})`);
-      }
       const home = cairnHome(ctx.env);
       const images = imageOpener(ctx, reg);
       await mkdir(join(home, 'tmp'), { recursive: true });
       const workDir = await mkdtemp(join(home, 'tmp', 'builder-'));
       try {
-        const platform: PlatformChoice = config.targets[0]?.arch ? { os: 'linux', architecture: config.targets[0].arch, ...(config.targets[0].variant ? { variant: config.targets[0].variant } : {}) } : hostPlatform(process.arch);
-        const buildImage = await images.open(config.buildImage, platform, 'build image');
-        const user = cnbUser(buildImage);
-        const created = await createBuilder({
-          config,
+        const created = await makeBuilder({
+          configPath: resolve(ctx.cwd, o.config),
           configName: o.config,
-          buildImage,
-          launcher: () => launcherFor({
-            buildImage,
-            rootfs: () => prepareRootfs(buildImage, join(home, 'rootfs')),
-            executor: (rootfs) => createBwrapExecutor({ rootfs, ...(ctx.env.PATH ? { searchPath: ctx.env.PATH } : {}) }),
-            cacheDir: join(home, 'launcher'),
-            ...user,
-          }),
+          home,
+          workDir,
+          hostPlatform: hostPlatform(process.arch),
           version: VERSION,
           runtimes,
-          sources: { baseDir: dirname(configPath), workDir, openImage: (r) => images.open(r, platform, 'buildpackage') },
-          warn,
+          openImage: images.open,
+          ...(ctx.env.PATH ? { searchPath: ctx.env.PATH } : {}),
+          warn: (m) => void ctx.stderr.write(`warning: ${m}\n`),
         });
         const digest = await store(created.image, target, ctx, reg);
         if (o.json) {
           ctx.stdout.write(JSON.stringify({ reference: formatTarget(target), digest, buildpacks: created.buildpacks.map((m) => ({ id: m.info.id, version: m.info.version, layerDiffID: m.layer.diffID })), order: created.order }, null, 2) + '\n');
         } else {
-          ctx.stdout.write(`builder ${formatTarget(target)}\n  digest ${digest}\n  ${created.buildpacks.length} buildpacks, ${created.order.length} order groups, run image ${config.runImages[0]!.image}\n`);
+          ctx.stdout.write(`builder ${formatTarget(target)}\n  digest ${digest}\n  ${created.buildpacks.length} buildpacks, ${created.order.length} order groups, run image ${created.runImage}\n`);
         }
       } finally {
         await images.closeAll();

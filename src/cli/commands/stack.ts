@@ -1,27 +1,16 @@
 /**
  * `cairn stack create`: stack.toml (+ stack.lock) → a build image and a run image composed from Debian
- * packages (src/stack/, src/stack/image/). Everything that can fail on bad input — the config, the lock,
- * the references, resolution, downloads, signatures, checksums, configuration — fails before anything
- * is written to a store; stack.lock is (re)written only once both images are stored.
+ * packages (src/platform/make-stack.ts). Everything that can fail on bad input fails before anything is
+ * written to a store; stack.lock is (re)written only once both images are stored.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { writeFileAtomic } from '../../oci/atomic-file.js';
-import { CairnError, messageOf } from '../../oci/errors.js';
 import { cairnHome } from '../../oci/store/local.js';
 import { formatTarget, parseTarget } from '../../oci/transport.js';
-import { parseStackConfig } from '../../stack/config.js';
-import { configurePackages } from '../../stack/configure.js';
-import { ContentCache } from '../../stack/debian/cache.js';
-import { findBundledKeysDir, loadKeyring } from '../../stack/debian/keyring.js';
-import { createStackImages } from '../../stack/image/create-stack.js';
-import { LayerCache } from '../../stack/image/layer-cache.js';
-import { formatStackLock, parseStackLock } from '../../stack/lock.js';
-import { lockStack } from '../../stack/lock-stack.js';
+import { makeStack } from '../../platform/make-stack.js';
 import type { CliContext } from '../context.js';
 import { registryFlags, registryOptionsFrom } from '../flags.js';
-import { readText, store } from './builder.js';
+import { store } from './builder.js';
 
 interface CreateFlags {
   config: string;
@@ -52,50 +41,31 @@ async function createStack(o: CreateFlags & Record<string, unknown>, ctx: CliCon
   const started = performance.now();
   const reg = await registryOptionsFrom(o, ctx);
   const targets = { build: parseTarget(o.buildImage, { publish: o.publish === true }), run: parseTarget(o.runImage, { publish: o.publish === true }) };
-  const configPath = resolve(ctx.cwd, o.config);
-  const config = parseStackConfig(await readText(configPath, o.config, 'the stack definition'), { what: o.config, baseDir: dirname(configPath) });
-  const lockPath = join(dirname(configPath), 'stack.lock');
-  const lockText = await readFile(lockPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT') return undefined;
-    throw new CairnError('IO', `cannot read ${lockPath}: ${messageOf(e)}`, { cause: e, hint: 'check the file\'s permissions' });
+  const stack = await makeStack({
+    configPath: resolve(ctx.cwd, o.config),
+    configName: o.config,
+    home: cairnHome(ctx.env),
+    update: o.update === true,
+    now: ctx.now(),
+    root: process.getuid?.() === 0,
+    log: (m) => void ctx.stderr.write(`${m}\n`),
+    warn: (m) => void ctx.stderr.write(`warning: ${m}\n`),
   });
-  const existing = lockText === undefined ? undefined : parseStackLock(lockText, lockPath);
-  const keysDir = findBundledKeysDir(import.meta.url);
-  if (!keysDir) throw new CairnError('NOT_FOUND', 'Debian\'s archive keys (stacks/keys) are not where cairn is installed', { hint: 'reinstall cairn; the keys ship with it' });
-  const keyring = await loadKeyring(keysDir);
-  const log = (m: string): void => void ctx.stderr.write(`${m}\n`);
-  const warn = (m: string): void => void ctx.stderr.write(`warning: ${m}\n`);
-
-  const home = cairnHome(ctx.env);
-  const debs = new ContentCache(join(home, 'debian'));
-  await mkdir(join(home, 'tmp'), { recursive: true });
-  const workDir = await mkdtemp(join(home, 'tmp', 'stack-'));
-  try {
-    const { lock, resolved } = await lockStack({ config, ...(existing ? { lock: existing } : {}), update: o.update === true, keyring, cache: debs, fetch, now: ctx.now(), warn });
-    if (resolved) log(`resolved ${lock.build.packages.length} build and ${lock.run.packages.length} run packages`);
-    const root = process.getuid?.() === 0;
-    const images = await createStackImages({
-      config, lock, debs, layers: new LayerCache(join(home, 'stack-layers')), workDir, fetch, warn, log,
-      ...(root ? { configure: (tree) => configurePackages(tree) } : { configureUnavailable: 'cairn is not running as root' }),
-    });
-    const digests = {
-      build: await store(images.build, targets.build, ctx, reg),
-      run: await store(images.run, targets.run, ctx, reg),
-    };
-    if (resolved) await writeFileAtomic(lockPath, formatStackLock(lock));
-    const seconds = (performance.now() - started) / 1000;
-    if (o.json) {
-      ctx.stdout.write(JSON.stringify({
-        buildImage: { reference: formatTarget(targets.build), digest: digests.build, cached: images.cached.build },
-        runImage: { reference: formatTarget(targets.run), digest: digests.run, cached: images.cached.run },
-        lock: lockPath, lockWritten: resolved, seconds: Number(seconds.toFixed(1)),
-      }, null, 2) + '\n');
-    } else {
-      ctx.stdout.write(`build image ${formatTarget(targets.build)}\n  digest ${digests.build}${images.cached.build ? ' (layer from cache)' : ''}\n`);
-      ctx.stdout.write(`run image   ${formatTarget(targets.run)}\n  digest ${digests.run}${images.cached.run ? ' (layer from cache)' : ''}\n`);
-      ctx.stdout.write(`${resolved ? 'wrote' : 'used'} ${lockPath} (${seconds.toFixed(1)} s)\n`);
-    }
-  } finally {
-    await rm(workDir, { recursive: true, force: true });
+  const digests = {
+    build: await store(stack.build, targets.build, ctx, reg),
+    run: await store(stack.run, targets.run, ctx, reg),
+  };
+  await stack.writeLock();
+  const seconds = (performance.now() - started) / 1000;
+  if (o.json) {
+    ctx.stdout.write(JSON.stringify({
+      buildImage: { reference: formatTarget(targets.build), digest: digests.build, cached: stack.cached.build },
+      runImage: { reference: formatTarget(targets.run), digest: digests.run, cached: stack.cached.run },
+      lock: stack.lockPath, lockWritten: stack.resolved, seconds: Number(seconds.toFixed(1)),
+    }, null, 2) + '\n');
+  } else {
+    ctx.stdout.write(`build image ${formatTarget(targets.build)}\n  digest ${digests.build}${stack.cached.build ? ' (layer from cache)' : ''}\n`);
+    ctx.stdout.write(`run image   ${formatTarget(targets.run)}\n  digest ${digests.run}${stack.cached.run ? ' (layer from cache)' : ''}\n`);
+    ctx.stdout.write(`${stack.resolved ? 'wrote' : 'used'} ${stack.lockPath} (${seconds.toFixed(1)} s)\n`);
   }
 }

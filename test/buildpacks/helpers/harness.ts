@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
@@ -105,7 +105,8 @@ export function order(...groups: string[][]): OrderGroup[] {
 }
 
 export interface BuildOptions {
-  /** Fixture folder name, copied fresh into the workspace. */
+  /** Fixture folder name under test/buildpacks/fixtures (or a path from the repository root, such as
+   * `examples/seed`), copied fresh into the workspace. */
   fixture: string;
   /** Image name in the store (`<app>:latest`) and cache folder name; default the fixture's. */
   app?: string;
@@ -126,13 +127,13 @@ export interface Built extends CreateResult {
 
 /** Runs one build; on failure the thrown error carries the buildpack output (LifecycleError.output). */
 export async function buildApp(h: Harness, opts: BuildOptions): Promise<Built> {
-  const app = opts.app ?? opts.fixture;
+  const app = opts.app ?? basename(opts.fixture);
   const root = await mkdtemp(join(h.base, `work-${app}-`));
   const dirs = {
     host: { app: join(root, 'workspace'), layers: join(root, 'layers'), platform: join(root, 'platform'), buildpacks: h.buildpacks, buildConfig: join(root, 'build-config') },
     sandbox: SANDBOX_DIRS,
   };
-  await cp(join(FIXTURES, opts.fixture), dirs.host.app, { recursive: true });
+  await cp(opts.fixture.includes('/') ? join(REPO, opts.fixture) : join(FIXTURES, opts.fixture), dirs.host.app, { recursive: true });
   if (opts.mutate) await opts.mutate(dirs.host.app);
   for (const d of [dirs.host.layers, join(dirs.host.platform, 'env'), join(dirs.host.buildConfig, 'env'), join(root, 'blobs')]) await mkdir(d, { recursive: true });
   const env = {

@@ -37,7 +37,7 @@ async function failure(opts: BuildOptions): Promise<string> {
 
 test('an unsatisfiable engines.node names the range, what exists, and what to change', async (t) => {
   if (!needTool(t, 'bwrap', 'cc')) return;
-  const text = await failure({ fixture: 'seed', app: 'e-engines', mutate: (app) => editJson(join(app, 'package.json'), (p) => void (p.engines.node = '>=99')) });
+  const text = await failure({ fixture: 'examples/seed', app: 'e-engines', mutate: (app) => editJson(join(app, 'package.json'), (p) => void (p.engines.node = '>=99')) });
   assert.match(text, /ERROR: no Node\.js release satisfies package\.json engines\.node ">=99"/);
   assert.match(text, /available: majors \d+–\d+, newest \d+\.\d+\.\d+/);
   assert.match(text, /HINT: change package\.json engines\.node to a version or range that exists/);
@@ -45,7 +45,7 @@ test('an unsatisfiable engines.node names the range, what exists, and what to ch
 
 test('a lockfile out of sync: npm ci\'s reason shown, the fix named', async (t) => {
   if (!needTool(t, 'bwrap', 'cc')) return;
-  const text = await failure({ fixture: 'seed', app: 'e-sync', mutate: (app) => editJson(join(app, 'package.json'), (p) => void (p.dependencies.ms = '^2.1.3')) });
+  const text = await failure({ fixture: 'examples/seed', app: 'e-sync', mutate: (app) => editJson(join(app, 'package.json'), (p) => void (p.dependencies.ms = '^2.1.3')) });
   assert.match(text, /ERROR: package-lock\.json is out of sync with package\.json/);
   assert.match(text, /Missing: ms@.* from lock file/);
   assert.match(text, /HINT: run `npm install` in the project to update package-lock\.json, commit it, and build again/);

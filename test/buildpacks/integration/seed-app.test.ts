@@ -35,7 +35,7 @@ function layerNames(b: Built): Record<string, string[]> {
 
 test('the seed app builds, rebuilds from cache with the same digest, and serves on port 3000', async (t) => {
   if (!needTool(t, 'bwrap', 'cc')) return;
-  const cold = await buildApp(h!, { fixture: 'seed' });
+  const cold = await buildApp(h!, { fixture: 'examples/seed' });
   t.diagnostic(`cold build: ${cold.ms} ms`);
   assert.deepEqual(cold.detected.group.group.map((g) => g.id), [NODE_ENGINE, NPM_INSTALL, NODE_START]);
   assert.match(cold.output, /Node\.js 16\.\d+\.\d+ \(linux-x64\)/);
@@ -65,7 +65,7 @@ test('the seed app builds, rebuilds from cache with the same digest, and serves 
   h!.mirror.offline();
   let warm: Built;
   try {
-    warm = await buildApp(h!, { fixture: 'seed' });
+    warm = await buildApp(h!, { fixture: 'examples/seed' });
   } finally {
     h!.mirror.offline(false);
   }
@@ -79,7 +79,7 @@ test('the seed app builds, rebuilds from cache with the same digest, and serves 
 
   // Only src/index.js changed: only the app layer differs.
   const edited = await buildApp(h!, {
-    fixture: 'seed',
+    fixture: 'examples/seed',
     mutate: async (app) => writeFile(join(app, 'src/index.js'), `${await readFile(join(app, 'src/index.js'), 'utf8')}// changed\n`),
   });
   assert.notEqual(edited.image.digest, cold.image.digest);
@@ -93,7 +93,7 @@ test('the seed app builds, rebuilds from cache with the same digest, and serves 
 
   // A dependency changed: node reused, node_modules installed again.
   const dep = await buildApp(h!, {
-    fixture: 'seed',
+    fixture: 'examples/seed',
     mutate: async (app) => {
       // express ^4.18.1 → ^4.18.2, in package.json and the lockfile alike (the locked 4.x satisfies both).
       const pkg = JSON.parse(await readFile(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };

@@ -1,0 +1,68 @@
+/**
+ * NETWORK (deb.debian.org and the npm registry, reachable on the development and CI machines): README command 1
+ * as a new user meets it. `cairn build seed --path examples/seed` with no builder, in an empty CAIRN_HOME, makes
+ * cairn's default builder (the tiny Debian stack, Node.js for the buildpacks, the bundled buildpacks) and builds
+ * the seed app on it; the image serves on port 3000 under podman with Node.js 16, as uid 1000, without npm or a
+ * compiler. A second build from another copy of the app, with other mtimes, reuses the builder and gives the same
+ * digest.
+ */
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadImage } from '../../src/oci/image.js';
+import { openLocalStore } from '../../src/oci/store/local.js';
+import { layerPaths, REPO, runIn, serve } from '../buildpacks/helpers/harness.js';
+import { runCairn } from '../helpers/cli.js';
+import { setupPodman } from '../helpers/podman.js';
+import { needTool } from '../helpers/tools.js';
+import { needDebianMirror } from '../stack/helpers/network.js';
+
+const caFlags = process.env.NODE_EXTRA_CA_CERTS ? ['--build-ca-cert', process.env.NODE_EXTRA_CA_CERTS] : [];
+
+test('with no builder, cairn build makes the default builder once and builds the seed app on it', { timeout: 600_000 }, async (t) => {
+  if (!needTool(t, 'bwrap', 'podman')) return;
+  if (!(await needDebianMirror(t))) return;
+  const base = await mkdtemp(join(tmpdir(), 'cairn-default-builder-'));
+  const podman = await setupPodman();
+  try {
+    const env = { CAIRN_HOME: join(base, 'home') };
+    const first = join(base, 'one', 'seed');
+    await cp(join(REPO, 'examples', 'seed'), first, { recursive: true });
+
+    const cold = await runCairn(['build', 'seed', '--path', first, '--json', ...caFlags], { env, timeoutMs: 540_000 });
+    assert.equal(cold.code, 0, cold.stderr);
+    assert.match(cold.stderr, /\[default builder\] cairn\/builder:bookworm is not in the local store/);
+    assert.match(cold.stderr, /\[default builder\] cairn\/builder:bookworm sha256:[0-9a-f]{64} made in/);
+    const digest = (JSON.parse(cold.stdout) as { digest: string }).digest;
+
+    const store = await openLocalStore(env.CAIRN_HOME);
+    try {
+      const image = await loadImage(store, 'seed:latest');
+      assert.equal(image.config.config?.User, '1000:1000');
+      const paths = (await Promise.all(image.layers.map((_, i) => layerPaths(image, i)))).flat();
+      assert.ok(paths.some((p) => /^layers\/cairn_node-engine\/[^/]+\/bin\/node$/.test(p)), 'node is in a node-engine layer');
+      assert.ok(!paths.some((p) => /(^|\/)(npm|npx|corepack)(-cli\.js)?$|node_modules\/npm\//.test(p)), 'no npm in the image');
+      assert.ok(!paths.some((p) => /(^|\/)(gcc|g\+\+|cc1|cc1plus|make|python3)$/.test(p)), 'no compiler or build tool in the image');
+      const { body } = await serve(podman, image, 'default-seed', 3000);
+      assert.match(body, /"node":"v16\./);
+      assert.equal(runIn(podman, 'default-seed', ['node', '-e', 'console.log(process.getuid())']).trim(), '1000');
+    } finally {
+      await store.close();
+    }
+
+    // Another clone, other mtimes: the builder is reused and the image is the same.
+    const second = join(base, 'two', 'seed');
+    await cp(join(REPO, 'examples', 'seed'), second, { recursive: true });
+    const later = new Date('2031-05-06T07:08:09Z');
+    for (const f of ['package.json', 'package-lock.json', 'src/index.js', 'src']) await utimes(join(second, f), later, later);
+    const warm = await runCairn(['build', 'seed', '--path', second, '--json', ...caFlags], { env, timeoutMs: 240_000 });
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.doesNotMatch(warm.stderr, /\[default builder\]/);
+    assert.equal((JSON.parse(warm.stdout) as { digest: string }).digest, digest);
+  } finally {
+    await podman.cleanup();
+    await rm(base, { recursive: true, force: true });
+  }
+});
