@@ -23,6 +23,8 @@ import { createBwrapExecutor } from '../lifecycle/sandbox/bwrap-executor.js';
 import { createHostExecutor } from '../lifecycle/sandbox/host-executor.js';
 import { prepareRootfs } from '../lifecycle/sandbox/rootfs-cache.js';
 import { sha256 } from '../oci/digest.js';
+import type { LoadedSource } from '../builder/buildpack-source.js';
+import { selectBuildpacks } from './select-buildpacks.js';
 
 /** The Platform API cairn speaks to its lifecycle. */
 export const PLATFORM_API = '0.14';
@@ -48,6 +50,11 @@ export interface BuildImageInput {
    * this machine's `/cnb`, and the build uses the real `/workspace`, `/layers` and `/platform`.
    */
   executor?: 'bwrap' | 'host';
+  /**
+   * pack's `--buildpack` values (select-buildpacks.ts): the buildpacks this build detects with instead of the
+   * builder's order. `load` reads a folder, archive or image; relative paths are taken from `baseDir`.
+   */
+  buildpacks?: { refs: string[]; baseDir: string; load: (uri: string) => Promise<LoadedSource> };
   /** Overrides the builder's run image. */
   runImage?: ImageRef;
   /** Opens a run image named by the builder's run.toml. */
@@ -93,21 +100,24 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
   const runImage = input.runImage ?? (await input.openRunImage(await builderRunImage(rootfs, input.builder.name)));
 
   const work = join(input.home, 'builds', randomBytes(6).toString('hex'));
-  const dirs: BuildDirs = inBuilder
-    ? identityDirs({ ...SANDBOX_DIRS, buildConfig: join(work, 'build-config') })
-    : {
-        host: {
-          app: join(work, 'workspace'),
-          layers: join(work, 'layers'),
-          platform: join(work, 'platform'),
-          buildpacks: join(rootfs, 'cnb/buildpacks'),
-          buildConfig: join(work, 'build-config'),
-        },
-        sandbox: SANDBOX_DIRS,
-      };
   try {
     // 0700: the build's writable folders are reachable by nobody else on the host.
     await mkdir(work, { recursive: true, mode: 0o700 });
+    const selected = input.buildpacks
+      ? await selectBuildpacks({ ...input.buildpacks, builderOrder: order.order, builderBuildpacks: join(rootfs, 'cnb/buildpacks'), workDir: work })
+      : { buildpacksDir: join(rootfs, 'cnb/buildpacks'), order: order.order };
+    const dirs: BuildDirs = inBuilder
+      ? identityDirs({ ...SANDBOX_DIRS, buildpacks: selected.buildpacksDir, buildConfig: join(work, 'build-config') })
+      : {
+          host: {
+            app: join(work, 'workspace'),
+            layers: join(work, 'layers'),
+            platform: join(work, 'platform'),
+            buildpacks: selected.buildpacksDir,
+            buildConfig: join(work, 'build-config'),
+          },
+          sandbox: SANDBOX_DIRS,
+        };
     for (const d of [dirs.host.app, dirs.host.layers]) await mkdir(d, { recursive: true });
     await cp(input.appDir, dirs.host.app, { recursive: true, verbatimSymlinks: true });
     await mkdir(join(dirs.host.platform, 'env'), { recursive: true });
@@ -123,7 +133,7 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
       dirs,
       executor: inBuilder ? createHostExecutor() : createBwrapExecutor({ rootfs, ...(input.searchPath ? { searchPath: input.searchPath } : {}) }),
       platformApi: parseApiVersion(PLATFORM_API),
-      order: order.order,
+      order: selected.order,
       runImage,
       ...(input.previous ? { previous: input.previous } : {}),
       cache,

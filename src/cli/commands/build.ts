@@ -3,11 +3,12 @@
  * store; a registry reference with --publish). pack flags cairn does not support fail with a message saying
  * so, never silently.
  */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { CairnError } from '../../oci/errors.js';
-import { openTarget } from '../../oci/open-target.js';
+import { openTarget, type RegistryOptions } from '../../oci/open-target.js';
+import { loadBuildpackSource } from '../../builder/buildpack-source.js';
 import { formatTarget, parseTarget } from '../../oci/transport.js';
 import { cairnHome } from '../../oci/store/local.js';
 import { DEFAULT_BUILDER } from '../../builder/suggest.js';
@@ -16,6 +17,7 @@ import { type CliContext, targetContext } from '../context.js';
 import { ensureDefaultBuilder } from '../default-builder.js';
 import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
 import { hostPlatform } from '../platform.js';
+import { imageOpener } from './builder.js';
 
 /** pack build flags cairn does not implement, and why. */
 const UNSUPPORTED: Record<string, string> = {
@@ -39,6 +41,7 @@ export function buildCommand(ctx: CliContext): Command {
     .description('build an image from source with Cloud Native Buildpacks')
     .option('-p, --path <dir>', 'the app folder', '.')
     .option('-B, --builder <ref>', `the builder image (default: $CAIRN_BUILDER, else ${DEFAULT_BUILDER}, made on first use)`)
+    .option('-b, --buildpack <ref>', 'detect with these buildpacks instead of the builder\'s order (repeatable): ID[@VERSION] of the builder, a folder, a .tgz or .cnb file, a buildpackage image, or from=builder', collect)
     .option('--run-image <ref>', 'use this run image instead of the builder\'s')
     .option('-e, --env <K=V|K>', 'build-time environment variable (repeatable); K alone takes the value from your environment', collect)
     .option('--env-file <file>', 'build-time environment variables, one K=V per line (repeatable)', collect)
@@ -83,7 +86,9 @@ export function buildCommand(ctx: CliContext): Command {
     };
     const started = ctx.now().getTime();
     const phaseStart = new Map<string, number>();
+    const extra = await buildpackLoader(o.buildpack as string[] | undefined, ctx, reg);
     const result = await buildImage({
+      ...(extra ? { buildpacks: extra.buildpacks } : {}),
       appDir,
       builder: { store: builder.store, ref: builder.key, name: builderRef },
       outputs,
@@ -110,7 +115,7 @@ export function buildCommand(ctx: CliContext): Command {
         if (state === 'start') phaseStart.set(phase, ctx.now().getTime());
         else ctx.stderr.write(`===> ${phase.toUpperCase()} done in ${((ctx.now().getTime() - phaseStart.get(phase)!) / 1000).toFixed(2)} s\n`);
       },
-    });
+    }).finally(() => extra?.close());
     const seconds = (ctx.now().getTime() - started) / 1000;
     if (o.json) {
       ctx.stdout.write(JSON.stringify({ image: refs, digest: result.digest, buildpacks: result.detected.group.group, processes: result.built.processes, seconds }) + '\n');
@@ -145,6 +150,30 @@ function setEnv(env: Record<string, string>, kv: string, ctx: CliContext, where:
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CairnError('INVALID_ARGUMENT', `${where}: "${name}" is not a variable name`, { hint: 'write K=V or K' });
   const value = i >= 0 ? kv.slice(i + 1) : ctx.env[name];
   if (value !== undefined) env[name] = value;
+}
+
+/**
+ * `--buildpack` values → what buildImage loads them with: folders and archives unpacked into a scratch folder of
+ * cairn's home, images opened from their stores; `close` removes the one and closes the others.
+ */
+async function buildpackLoader(refs: string[] | undefined, ctx: CliContext, reg: RegistryOptions) {
+  if (!refs || refs.length === 0) return undefined;
+  const home = cairnHome(ctx.env);
+  await mkdir(join(home, 'tmp'), { recursive: true });
+  const workDir = await mkdtemp(join(home, 'tmp', 'buildpacks-'));
+  const images = imageOpener(ctx, reg);
+  const platform = hostPlatform(process.arch);
+  return {
+    buildpacks: {
+      refs,
+      baseDir: ctx.cwd,
+      load: (uri: string) => loadBuildpackSource(uri, { baseDir: ctx.cwd, workDir, openImage: (r) => images.open(r, platform, 'buildpackage') }),
+    },
+    async close() {
+      await images.closeAll();
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
 }
 
 function creationTime(v: string, ctx: CliContext): Date {

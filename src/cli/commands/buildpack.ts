@@ -25,6 +25,7 @@ import { imageOpener, readText, store } from './builder.js';
 interface PackageFlags {
   config?: string;
   format?: string;
+  path?: string;
   publish?: boolean;
   json?: boolean;
 }
@@ -34,7 +35,8 @@ export function buildpackCommand(ctx: CliContext): Command {
 
   registryFlags(buildpack.command('package').argument('<ref>', 'where to write it: an image reference, or a .cnb file with --format file'))
     .description('package a buildpack (and its dependencies) as a buildpackage image or a .cnb file (pack\'s package.toml)')
-    .option('--config <file>', 'the package definition (package.toml); default: the buildpack in the current folder')
+    .option('--config <file>', 'the package definition (package.toml); default: the buildpack in --path')
+    .option('-p, --path <dir>', 'the buildpack folder (default: the current folder); with --config, the folder its relative URIs are taken from')
     .option('--format <format>', 'image (default) or file (a .cnb: an OCI layout in a tar); a REF ending in .cnb implies file')
     .option('--publish', 'bare names are registry references (docker.io defaults), as in pack')
     .option('--json', 'print the result as JSON')
@@ -54,7 +56,7 @@ export function buildpackCommand(ctx: CliContext): Command {
         const pkg = await packageBuildpack({
           config,
           configName: o.config ?? 'the default package config',
-          sources: { baseDir: configPath ? dirname(configPath) : ctx.cwd, workDir, openImage: (r) => images.open(r, platform, 'buildpackage') },
+          sources: { baseDir: o.path ? resolve(ctx.cwd, o.path) : configPath ? dirname(configPath) : ctx.cwd, workDir, openImage: (r) => images.open(r, platform, 'buildpackage') },
           defaultArch: platform.architecture,
         });
         let digest: string;

@@ -1,0 +1,92 @@
+/**
+ * `cairn build --buildpack` (pack's flag): a buildpack of the builder by ID and version, a folder, a .cnb file, a
+ * buildpackage image, and `from=builder` placing the builder's order after (or around) the given ones; errors for
+ * a version the builder lacks, a folder that is not a buildpack, and from=builder twice. The builder's own order
+ * detects test/greeter; the added buildpack, test/hello, is in no builder.
+ */
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { runCairn } from '../helpers/cli.js';
+import { makeTestBuilder } from '../helpers/test-builder.js';
+import { needTool } from '../helpers/tools.js';
+
+let base: string;
+let storeDir: string;
+let app: string;
+let hello: string;
+let env: Record<string, string>;
+
+before(async () => {
+  base = await mkdtemp(join(tmpdir(), 'cairn-build-bp-'));
+  storeDir = join(base, 'store');
+  await makeTestBuilder(storeDir, base);
+  app = join(base, 'app');
+  await mkdir(app);
+  await writeFile(join(app, 'greeting.txt'), 'hi');
+  hello = join(base, 'hello-bp');
+  await mkdir(join(hello, 'bin'), { recursive: true });
+  await writeFile(join(hello, 'buildpack.toml'), 'api = "0.12"\n[buildpack]\nid = "test/hello"\nversion = "0.3.0"\n[[targets]]\nos = "linux"\n');
+  await writeFile(join(hello, 'bin', 'detect'), '#!/bin/sh\nexit 0\n');
+  await writeFile(join(hello, 'bin', 'build'), '#!/bin/sh\nset -e\nmkdir -p "$CNB_LAYERS_DIR/hello"\necho hello > "$CNB_LAYERS_DIR/hello/said"\nprintf \'[types]\\nlaunch = true\\n\' > "$CNB_LAYERS_DIR/hello.toml"\nprintf \'[[processes]]\\ntype = "hello"\\ncommand = ["cat", "/layers/test_hello/hello/said"]\\ndefault = true\\n\' > "$CNB_LAYERS_DIR/launch.toml"\n');
+  for (const f of ['detect', 'build']) await chmod(join(hello, 'bin', f), 0o755);
+  env = { CAIRN_HOME: join(base, 'home') };
+});
+after(async () => rm(base, { recursive: true, force: true }));
+
+async function build(name: string, buildpacks: string[]): Promise<{ code: number; stderr: string; ids: string[]; processes: string[] }> {
+  const args = ['build', name, '--path', app, '--builder', `oci:${storeDir}:test-builder:latest`, '--run-image', `oci:${storeDir}:test-run:v1`, '--env', 'GREETER_SEED=1', '--json'];
+  for (const b of buildpacks) args.push('--buildpack', b);
+  const r = await runCairn(args, { env, cwd: base });
+  if (r.code !== 0) return { code: r.code, stderr: r.stderr, ids: [], processes: [] };
+  const out = JSON.parse(r.stdout) as { buildpacks: { id: string; version: string }[]; processes: { type: string }[] };
+  return { code: 0, stderr: r.stderr, ids: out.buildpacks.map((b) => `${b.id}@${b.version}`), processes: out.processes.map((p) => p.type) };
+}
+
+test('a buildpack of the builder, by ID and by ID@version and urn:cnb:builder:', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc')) return;
+  for (const ref of ['test/greeter', 'test/greeter@1.0.0', 'urn:cnb:builder:test/greeter']) {
+    const r = await build('by-id', [ref]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.ids, ['test/greeter@1.0.0'], ref);
+  }
+});
+
+test('a folder, a relative folder, a .cnb file and a buildpackage image, each alone and before from=builder', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc')) return;
+  const folder = await build('folder', [hello]);
+  assert.equal(folder.code, 0, folder.stderr);
+  assert.deepEqual(folder.ids, ['test/hello@0.3.0']);
+  assert.deepEqual(folder.processes, ['hello']);
+  assert.deepEqual((await build('relative', ['./hello-bp'])).ids, ['test/hello@0.3.0']);
+
+  const cnb = join(base, 'hello.cnb');
+  const pkg = await runCairn(['buildpack', 'package', cnb, '--path', hello, '--format', 'file'], { env });
+  assert.equal(pkg.code, 0, pkg.stderr);
+  assert.deepEqual((await build('cnb', [cnb])).ids, ['test/hello@0.3.0']);
+
+  const image = await runCairn(['buildpack', 'package', 'hello-bp:0.3.0', '--path', hello], { env });
+  assert.equal(image.code, 0, image.stderr);
+  const both = await build('image-then-builder', ['hello-bp:0.3.0', 'from=builder']);
+  assert.equal(both.code, 0, both.stderr);
+  assert.deepEqual(both.ids, ['test/hello@0.3.0', 'test/greeter@1.0.0']);
+  const around = await build('builder-then-folder', ['from=builder', hello]);
+  assert.deepEqual(around.ids, ['test/greeter@1.0.0', 'test/hello@0.3.0']);
+  assert.deepEqual(await readdir(join(base, 'home', 'builds')), [], 'per-build buildpack folders are removed');
+  assert.deepEqual(await readdir(join(base, 'home', 'tmp')), [], 'scratch folders are removed');
+});
+
+test('errors: a version the builder lacks, a folder without buildpack.toml, from=builder twice', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc')) return;
+  const version = await build('bad-version', ['test/greeter@9.9.9']);
+  assert.equal(version.code, 1);
+  assert.match(version.stderr, /the builder has test\/greeter in version 1\.0\.0, not 9\.9\.9/);
+  const notBp = await build('not-bp', [app]);
+  assert.notEqual(notBp.code, 0);
+  assert.match(notBp.stderr, /buildpack\.toml/);
+  const twice = await build('twice', ['from=builder', 'from=builder']);
+  assert.notEqual(twice.code, 0);
+  assert.match(twice.stderr, /from=builder is given twice/);
+});
