@@ -9,6 +9,7 @@ import { diffCommand, inspectCommand } from './commands/inspect.js';
 import { lifecycleCommand } from './commands/lifecycle.js';
 import { rebaseCommand } from './commands/rebase.js';
 import { runCommand } from './commands/run.js';
+import { sbomCommand } from './commands/sbom.js';
 import { stackCommand } from './commands/stack.js';
 import { builderCommand } from './commands/builder.js';
 import { buildpackCommand } from './commands/buildpack.js';
@@ -38,6 +39,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   program.addCommand(inspectCommand(ctx));
   program.addCommand(diffCommand(ctx));
   program.addCommand(runCommand(ctx, (c) => (exitCode = c)));
+  program.addCommand(sbomCommand(ctx));
   program.addCommand(stackCommand(ctx));
   program.addCommand(builderCommand(ctx));
   program.addCommand(buildpackCommand(ctx));

@@ -67,6 +67,8 @@ export interface BuildImageInput {
   caCerts?: string[];
   cacheDir?: string;
   clearCache?: boolean;
+  /** pack's --sbom-output-dir: the build's `<layers>/sbom` (launch/, build/: SBOM files per buildpack and layer) is copied here. */
+  sbomOutputDir?: string;
   created?: Date;
   processType?: string;
   /** Buildpack output and phase messages. */
@@ -156,10 +158,19 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
       await o.store.close();
     }
     await commitCache(cache, result.exported, (m) => input.log('warn', m));
+    if (input.sbomOutputDir) await copySboms(join(dirs.host.layers, 'sbom'), input.sbomOutputDir);
     return { ...result, digest };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Copies the build's SBOM files (pack's layout: `launch/<bp>/<layer>/sbom.<ext>`, `build/…`); none: an empty folder. */
+async function copySboms(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  await cp(from, to, { recursive: true, force: true }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
 }
 
 /** The run image a builder names: `/cnb/run.toml` (Platform ≥ 0.12), else its legacy `/cnb/stack.toml`. */

@@ -48,6 +48,7 @@ export function buildCommand(ctx: CliContext): Command {
     .option('--publish', 'write the image to a registry (a bare name then means docker.io)')
     .option('--cache-dir <dir>', 'keep the build cache in this folder')
     .option('--clear-cache', 'start from an empty build cache')
+    .option('--sbom-output-dir <dir>', 'copy the build\'s SBOM files (launch/, build/) to this folder')
     .option('--creation-time <now|unix-seconds>', 'the image\'s creation time (default: 1980-01-01T00:00:01Z, for reproducible images)')
     .option('-D, --default-process <type>', 'the process the image runs by default')
     .option('-t, --tag <ref>', 'also write the image to this reference (repeatable)', collect)
@@ -100,6 +101,7 @@ export function buildCommand(ctx: CliContext): Command {
       caCerts: await readAll((o.buildCaCert as string[] | undefined) ?? [], ctx),
       ...(o.cacheDir ? { cacheDir: resolve(ctx.cwd, o.cacheDir as string) } : {}),
       clearCache: Boolean(o.clearCache),
+      ...(o.sbomOutputDir ? { sbomOutputDir: resolve(ctx.cwd, o.sbomOutputDir as string) } : {}),
       ...(o.creationTime ? { created: creationTime(o.creationTime as string, ctx) } : {}),
       ...(o.defaultProcess ? { processType: o.defaultProcess as string } : {}),
       executor: o.executor as 'bwrap' | 'host',

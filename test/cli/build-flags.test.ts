@@ -1,11 +1,13 @@
 /**
- * `cairn build --buildpack` (pack's flag): a buildpack of the builder by ID and version, a folder, a .cnb file, a
+ * pack's build flags beyond the basics, over a test builder, and `cairn sbom download`.
+ *
+ * `--buildpack`: a buildpack of the builder by ID and version, a folder, a .cnb file, a
  * buildpackage image, and `from=builder` placing the builder's order after (or around) the given ones; errors for
  * a version the builder lacks, a folder that is not a buildpack, and from=builder twice. The builder's own order
  * detects test/greeter; the added buildpack, test/hello, is in no builder.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -28,17 +30,18 @@ before(async () => {
   await writeFile(join(app, 'greeting.txt'), 'hi');
   hello = join(base, 'hello-bp');
   await mkdir(join(hello, 'bin'), { recursive: true });
-  await writeFile(join(hello, 'buildpack.toml'), 'api = "0.12"\n[buildpack]\nid = "test/hello"\nversion = "0.3.0"\n[[targets]]\nos = "linux"\n');
+  await writeFile(join(hello, 'buildpack.toml'), 'api = "0.12"\n[buildpack]\nid = "test/hello"\nversion = "0.3.0"\nsbom-formats = ["application/vnd.cyclonedx+json"]\n[[targets]]\nos = "linux"\n');
   await writeFile(join(hello, 'bin', 'detect'), '#!/bin/sh\nexit 0\n');
-  await writeFile(join(hello, 'bin', 'build'), '#!/bin/sh\nset -e\nmkdir -p "$CNB_LAYERS_DIR/hello"\necho hello > "$CNB_LAYERS_DIR/hello/said"\nprintf \'[types]\\nlaunch = true\\n\' > "$CNB_LAYERS_DIR/hello.toml"\nprintf \'[[processes]]\\ntype = "hello"\\ncommand = ["cat", "/layers/test_hello/hello/said"]\\ndefault = true\\n\' > "$CNB_LAYERS_DIR/launch.toml"\n');
+  await writeFile(join(hello, 'bin', 'build'), '#!/bin/sh\nset -e\nmkdir -p "$CNB_LAYERS_DIR/hello"\necho hello > "$CNB_LAYERS_DIR/hello/said"\nprintf \'[types]\\nlaunch = true\\n\' > "$CNB_LAYERS_DIR/hello.toml"\nfor s in hello launch build; do echo "{\\"bomFormat\\":\\"CycloneDX\\",\\"specVersion\\":\\"1.4\\",\\"metadata\\":{\\"component\\":{\\"name\\":\\"$s\\"}}}" > "$CNB_LAYERS_DIR/$s.sbom.cdx.json"; done\nprintf \'[[processes]]\\ntype = "hello"\\ncommand = ["cat", "/layers/test_hello/hello/said"]\\ndefault = true\\n\' > "$CNB_LAYERS_DIR/launch.toml"\n');
   for (const f of ['detect', 'build']) await chmod(join(hello, 'bin', f), 0o755);
   env = { CAIRN_HOME: join(base, 'home') };
 });
 after(async () => rm(base, { recursive: true, force: true }));
 
-async function build(name: string, buildpacks: string[]): Promise<{ code: number; stderr: string; ids: string[]; processes: string[] }> {
+async function build(name: string, buildpacks: string[], extra: string[] = []): Promise<{ code: number; stderr: string; ids: string[]; processes: string[] }> {
   const args = ['build', name, '--path', app, '--builder', `oci:${storeDir}:test-builder:latest`, '--run-image', `oci:${storeDir}:test-run:v1`, '--env', 'GREETER_SEED=1', '--json'];
   for (const b of buildpacks) args.push('--buildpack', b);
+  args.push(...extra);
   const r = await runCairn(args, { env, cwd: base });
   if (r.code !== 0) return { code: r.code, stderr: r.stderr, ids: [], processes: [] };
   const out = JSON.parse(r.stdout) as { buildpacks: { id: string; version: string }[]; processes: { type: string }[] };
@@ -89,4 +92,23 @@ test('errors: a version the builder lacks, a folder without buildpack.toml, from
   const twice = await build('twice', ['from=builder', 'from=builder']);
   assert.notEqual(twice.code, 0);
   assert.match(twice.stderr, /from=builder is given twice/);
+});
+
+test('--sbom-output-dir gets the build\'s SBOM files; cairn sbom download gets the image\'s', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc')) return;
+  const out = join(base, 'sbom-out');
+  const r = await build('sbom', [hello], ['--sbom-output-dir', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const files = (await readdir(out, { recursive: true })).filter((f) => f.endsWith('.json')).sort();
+  assert.deepEqual(files, ['build/test_hello/sbom.cdx.json', 'launch/test_hello/hello/sbom.cdx.json', 'launch/test_hello/sbom.cdx.json']);
+  assert.match(await readFile(join(out, 'launch/test_hello/hello/sbom.cdx.json'), 'utf8'), /"name":"hello"/);
+
+  const dl = join(base, 'sbom-dl');
+  const got = await runCairn(['sbom', 'download', 'sbom', '--output-dir', dl], { env });
+  assert.equal(got.code, 0, got.stderr);
+  const downloaded = (await readdir(join(dl, 'layers', 'sbom'), { recursive: true })).filter((f) => f.endsWith('.json')).sort();
+  assert.deepEqual(downloaded, ['launch/test_hello/hello/sbom.cdx.json', 'launch/test_hello/sbom.cdx.json'], 'the image holds launch SBOMs only');
+  const none = await runCairn(['sbom', 'download', `oci:${storeDir}:test-run:v1`, '--output-dir', dl], { env });
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /has no SBOM layer/);
 });
