@@ -12,6 +12,8 @@ import { CairnError } from '../oci/errors.js';
 import { loadImage } from '../oci/image.js';
 import type { Store } from '../oci/store/store.js';
 import { parseApiVersion } from '../lifecycle/api.js';
+import type { Cache } from '../lifecycle/cache/cache.js';
+import { openImageCache } from '../lifecycle/cache/image-cache.js';
 import { openVolumeCache } from '../lifecycle/cache/volume-cache.js';
 import { parseOrderToml } from '../lifecycle/files/order-toml.js';
 import { parseRunToml } from '../lifecycle/files/run-toml.js';
@@ -65,7 +67,11 @@ export interface BuildImageInput {
   env?: Record<string, string>;
   /** Extra CA certificates (PEM) trusted during the build only (proxies, internal registries). */
   caCerts?: string[];
+  /** The build cache's folder (default: one per first output name under `home/cache`). */
   cacheDir?: string;
+  /** Keep the build cache as an image instead of a folder (pack's --cache-image); wins over cacheDir. */
+  cacheImage?: { store: Store; tag: string };
+  /** Start from an empty cache (the folder is emptied; the cache image is not read). */
   clearCache?: boolean;
   /** pack's --sbom-output-dir: the build's `<layers>/sbom` (launch/, build/: SBOM files per buildpack and layer) is copied here. */
   sbomOutputDir?: string;
@@ -128,9 +134,7 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
     await cp(join(rootfs, 'cnb/build-config'), dirs.host.buildConfig, { recursive: true, force: true }).catch(() => undefined);
     if (input.caCerts?.length) await trustDuringBuild(dirs, rootfs, input.caCerts);
 
-    const cacheDir = input.cacheDir ?? join(input.home, 'cache', sha256(input.outputs[0]!.name).slice(7, 23));
-    if (input.clearCache) await rm(cacheDir, { recursive: true, force: true });
-    const cache = await openVolumeCache(cacheDir, { warn: (m) => input.log('warn', m) });
+    const cache = await openCache(input, work);
     const result = await create({
       dirs,
       executor: inBuilder ? createHostExecutor() : createBwrapExecutor({ rootfs, ...(input.searchPath ? { searchPath: input.searchPath } : {}) }),
@@ -163,6 +167,16 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+async function openCache(input: BuildImageInput, work: string): Promise<Cache> {
+  const warn = (m: string): void => input.log('warn', m);
+  if (input.cacheImage) {
+    return openImageCache(input.cacheImage.store, input.cacheImage.tag, { warn, platform: input.platform, tmpDir: work, fresh: Boolean(input.clearCache) });
+  }
+  const dir = input.cacheDir ?? join(input.home, 'cache', sha256(input.outputs[0]!.name).slice(7, 23));
+  if (input.clearCache) await rm(dir, { recursive: true, force: true });
+  return openVolumeCache(dir, { warn });
 }
 
 /** Copies the build's SBOM files (pack's layout: `launch/<bp>/<layer>/sbom.<ext>`, `build/…`); none: an empty folder. */

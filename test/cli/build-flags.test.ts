@@ -112,3 +112,23 @@ test('--sbom-output-dir gets the build\'s SBOM files; cairn sbom download gets t
   assert.equal(none.code, 1);
   assert.match(none.stderr, /has no SBOM layer/);
 });
+
+test('--cache-image keeps the cache as an image: the second build restores from it, --clear-cache does not read it', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc')) return;
+  const cacheRef = `oci:${join(base, 'caches')}:greeter-cache`;
+  const run = (extra: string[]) => runCairn(['build', 'cached', '--path', app, '--builder', `oci:${storeDir}:test-builder:latest`, '--run-image', `oci:${storeDir}:test-run:v1`, '--cache-image', cacheRef, '--verbose', ...extra], { env });
+  const first = await run([]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /greeter: building tool/);
+  const second = await run([]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /greeter: tool restored from cache/);
+  const cleared = await run(['--clear-cache']);
+  assert.equal(cleared.code, 0, cleared.stderr);
+  assert.match(cleared.stderr, /greeter: building tool/);
+  const inspect = await runCairn(['image', 'inspect', cacheRef, '--json'], { env });
+  assert.match(inspect.stdout, /io\.buildpacks\.lifecycle\.cache\.metadata/);
+  const both = await run(['--cache-dir', join(base, 'c')]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--cache-image and --cache-dir both name the build cache/);
+});

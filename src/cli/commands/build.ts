@@ -47,6 +47,7 @@ export function buildCommand(ctx: CliContext): Command {
     .option('--env-file <file>', 'build-time environment variables, one K=V per line (repeatable)', collect)
     .option('--publish', 'write the image to a registry (a bare name then means docker.io)')
     .option('--cache-dir <dir>', 'keep the build cache in this folder')
+    .option('--cache-image <ref>', 'keep the build cache as this image (a registry reference with --publish, or any cairn reference)')
     .option('--clear-cache', 'start from an empty build cache')
     .option('--sbom-output-dir <dir>', 'copy the build\'s SBOM files (launch/, build/) to this folder')
     .option('--creation-time <now|unix-seconds>', 'the image\'s creation time (default: 1980-01-01T00:00:01Z, for reproducible images)')
@@ -87,6 +88,8 @@ export function buildCommand(ctx: CliContext): Command {
     };
     const started = ctx.now().getTime();
     const phaseStart = new Map<string, number>();
+    if (o.cacheImage && o.cacheDir) throw new CairnError('INVALID_ARGUMENT', '--cache-image and --cache-dir both name the build cache', { hint: 'pass one of them' });
+    const cacheImage = o.cacheImage ? await openTarget(parseTarget(o.cacheImage as string, { publish }), 'write', tctx, reg) : undefined;
     const extra = await buildpackLoader(o.buildpack as string[] | undefined, ctx, reg);
     const result = await buildImage({
       ...(extra ? { buildpacks: extra.buildpacks } : {}),
@@ -100,6 +103,7 @@ export function buildCommand(ctx: CliContext): Command {
       env: await buildEnv(o, ctx),
       caCerts: await readAll((o.buildCaCert as string[] | undefined) ?? [], ctx),
       ...(o.cacheDir ? { cacheDir: resolve(ctx.cwd, o.cacheDir as string) } : {}),
+      ...(cacheImage ? { cacheImage: { store: cacheImage.store, tag: cacheImage.key } } : {}),
       clearCache: Boolean(o.clearCache),
       ...(o.sbomOutputDir ? { sbomOutputDir: resolve(ctx.cwd, o.sbomOutputDir as string) } : {}),
       ...(o.creationTime ? { created: creationTime(o.creationTime as string, ctx) } : {}),
@@ -117,7 +121,10 @@ export function buildCommand(ctx: CliContext): Command {
         if (state === 'start') phaseStart.set(phase, ctx.now().getTime());
         else ctx.stderr.write(`===> ${phase.toUpperCase()} done in ${((ctx.now().getTime() - phaseStart.get(phase)!) / 1000).toFixed(2)} s\n`);
       },
-    }).finally(() => extra?.close());
+    }).finally(async () => {
+      await extra?.close();
+      await cacheImage?.store.close();
+    });
     const seconds = (ctx.now().getTime() - started) / 1000;
     if (o.json) {
       ctx.stdout.write(JSON.stringify({ image: refs, digest: result.digest, buildpacks: result.detected.group.group, processes: result.built.processes, seconds }) + '\n');

@@ -36,6 +36,8 @@ export interface ImageCacheOptions {
   platform: Pick<Platform, 'os' | 'architecture' | 'variant'>;
   /** Folder for the gzipped layers being written (default: the folder of each added tar). */
   tmpDir?: string;
+  /** Start empty without reading the existing image (pack's --clear-cache); commit still replaces it. */
+  fresh?: boolean;
   /** Blob transfers in flight on commit (default 4). */
   parallel?: number;
   signal?: AbortSignal;
@@ -44,6 +46,7 @@ export interface ImageCacheOptions {
 /** Opens the cache image `tag` of `store` (absent → empty cache). Never throws for a bad or missing image. */
 export async function openImageCache(store: Store, tag: string, opts: ImageCacheOptions): Promise<Cache> {
   const cache = new ImageCache(store, tag, opts);
+  if (opts.fresh) return cache;
   try {
     cache.setImage(await loadImage(store, tag, { platform: opts.platform, ...(opts.signal ? { signal: opts.signal } : {}) }));
   } catch (e) {
