@@ -18,6 +18,7 @@ import { StrictTable } from '../builder/strict-toml.js';
 import { CairnError, messageOf } from '../oci/errors.js';
 import { openTarget, type RegistryOptions } from '../oci/open-target.js';
 import { cairnHome } from '../oci/store/local.js';
+import { hasManifest } from '../oci/store/store.js';
 import { parseTarget } from '../oci/transport.js';
 import { makeBuilder } from '../platform/make-builder.js';
 import { makeStack } from '../platform/make-stack.js';
@@ -36,11 +37,7 @@ const NPM_REGISTRY = 'https://registry.npmjs.org';
 async function inLocalStore(ref: string, ctx: CliContext, reg: RegistryOptions): Promise<boolean> {
   const t = await openTarget(parseTarget(ref), 'read', targetContext(ctx), reg);
   try {
-    await t.store.getManifest(t.key);
-    return true;
-  } catch (e) {
-    if (e instanceof CairnError && (e.code === 'MANIFEST_NOT_FOUND' || e.code === 'NOT_FOUND')) return false;
-    throw e;
+    return await hasManifest(t.store, t.key);
   } finally {
     await t.store.close();
   }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCairn } from '../helpers/cli.js';
+import { startDockerRegistry } from '../helpers/docker-registry.js';
 import { makeTestBuilder } from '../helpers/test-builder.js';
 import { needTool } from '../helpers/tools.js';
 
@@ -131,4 +132,37 @@ test('--cache-image keeps the cache as an image: the second build restores from 
   const both = await run(['--cache-dir', join(base, 'c')]);
   assert.equal(both.code, 2);
   assert.match(both.stderr, /--cache-image and --cache-dir both name the build cache/);
+});
+
+test('--pull-policy: never needs the local copy, if-not-present pulls once and then works with the registry down, always asks it', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc', 'docker-registry')) return;
+  const registry = await startDockerRegistry();
+  let stopped = false;
+  try {
+    const flags = ['--insecure-registry', registry.host];
+    for (const [from, to] of [['test-builder:latest', 'team/builder:v1'], ['test-run:v1', 'team/run:v1']]) {
+      const pushed = await runCairn(['image', 'copy', `oci:${storeDir}:${from}`, `${registry.host}/${to}`, ...flags], { env });
+      assert.equal(pushed.code, 0, pushed.stderr);
+    }
+    const run = (policy: string) => runCairn(['build', 'pulled', '--path', app, '--builder', `${registry.host}/team/builder:v1`, '--run-image', `${registry.host}/team/run:v1`,
+      '--env', 'GREETER_SEED=1', '--pull-policy', policy, ...flags], { env });
+    const never = await run('never');
+    assert.equal(never.code, 1);
+    assert.match(never.stderr, /is not in the local store, and --pull-policy is never/);
+    const first = await run('if-not-present');
+    assert.equal(first.code, 0, first.stderr);
+    const ls = await runCairn(['image', 'ls'], { env });
+    assert.match(ls.stdout, new RegExp(`${registry.host.replace(/\./g, '\\.')}/team/builder:v1`));
+    await registry.stop();
+    stopped = true;
+    const offline = await run('if-not-present');
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.equal((await run('never')).code, 0);
+    const always = await run('always');
+    assert.notEqual(always.code, 0, 'always asks the registry, which is down');
+    const bad = await run('sometimes');
+    assert.equal(bad.code, 2);
+  } finally {
+    if (!stopped) await registry.stop();
+  }
 });

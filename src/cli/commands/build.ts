@@ -17,6 +17,7 @@ import { type CliContext, targetContext } from '../context.js';
 import { ensureDefaultBuilder } from '../default-builder.js';
 import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
 import { hostPlatform } from '../platform.js';
+import { openWithPolicy, PULL_POLICIES, type PullPolicy } from '../pull-policy.js';
 import { imageOpener } from './builder.js';
 
 /** pack build flags cairn does not implement, and why. */
@@ -46,6 +47,7 @@ export function buildCommand(ctx: CliContext): Command {
     .option('-e, --env <K=V|K>', 'build-time environment variable (repeatable); K alone takes the value from your environment', collect)
     .option('--env-file <file>', 'build-time environment variables, one K=V per line (repeatable)', collect)
     .option('--publish', 'write the image to a registry (a bare name then means docker.io)')
+    .addOption(new Option('--pull-policy <policy>', 'when to read the builder and run image from their registry: always, if-not-present (use the copy in the local store), never (local store only)').choices(PULL_POLICIES).default('always'))
     .option('--cache-dir <dir>', 'keep the build cache in this folder')
     .option('--cache-image <ref>', 'keep the build cache as this image (a registry reference with --publish, or any cairn reference)')
     .option('--clear-cache', 'start from an empty build cache')
@@ -80,12 +82,10 @@ export function buildCommand(ctx: CliContext): Command {
     }
     const readable = target.kind === 'local' || target.kind === 'oci' || target.kind === 'registry';
     if (builderRef === DEFAULT_BUILDER) await ensureDefaultBuilder(ctx, reg, (m) => void ctx.stderr.write(`${m}\n`));
-    const builder = await openTarget(parseTarget(builderRef), 'read', tctx, reg);
+    const policy = o.pullPolicy as PullPolicy;
+    const builder = await openWithPolicy(builderRef, policy, ctx, reg, 'builder');
     const runFlag = o.runImage as string | undefined;
-    const openRun = async (name: string) => {
-      const t = await openTarget(parseTarget(name), 'read', tctx, reg);
-      return { store: t.store, ref: t.key, name };
-    };
+    const openRun = (name: string) => openWithPolicy(name, policy, ctx, reg, 'run image');
     const started = ctx.now().getTime();
     const phaseStart = new Map<string, number>();
     if (o.cacheImage && o.cacheDir) throw new CairnError('INVALID_ARGUMENT', '--cache-image and --cache-dir both name the build cache', { hint: 'pass one of them' });
@@ -94,7 +94,7 @@ export function buildCommand(ctx: CliContext): Command {
     const result = await buildImage({
       ...(extra ? { buildpacks: extra.buildpacks } : {}),
       appDir,
-      builder: { store: builder.store, ref: builder.key, name: builderRef },
+      builder,
       outputs,
       ...(readable ? { previous: { store: (await openTarget(target, 'read', tctx, reg)).store, ref: outputs[0]!.tag, name: image } } : {}),
       ...(runFlag ? { runImage: await openRun(runFlag) } : {}),

@@ -16,6 +16,7 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../digest.js';
 import type { ProgressSink } from '../progress.js';
+import { isCairnError } from '../errors.js';
 
 export interface BlobDescriptor {
   digest: Digest;
@@ -91,4 +92,15 @@ export interface Store {
 
   /** Stores that stage writes (archives, daemons): drops what was staged without writing anything. */
   discard?(): Promise<void>;
+}
+
+/** True when `store` holds a manifest or index under `ref`; other failures (unreachable, unauthorized) throw. */
+export async function hasManifest(store: Store, ref: string, opts?: TransferOptions): Promise<boolean> {
+  try {
+    await store.getManifest(ref, opts);
+    return true;
+  } catch (e) {
+    if (isCairnError(e, 'MANIFEST_NOT_FOUND')) return false;
+    throw e;
+  }
 }
