@@ -13,6 +13,7 @@ import { sbomCommand } from './commands/sbom.js';
 import { stackCommand } from './commands/stack.js';
 import { builderCommand } from './commands/builder.js';
 import { buildpackCommand } from './commands/buildpack.js';
+import { configCommand } from './commands/config.js';
 import type { CliContext } from './context.js';
 import { EXIT_USAGE, exitCodeFor, formatError } from './report-error.js';
 import { VERSION } from './version.js';
@@ -43,6 +44,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   program.addCommand(stackCommand(ctx));
   program.addCommand(builderCommand(ctx));
   program.addCommand(buildpackCommand(ctx));
+  program.addCommand(configCommand(ctx));
   for (const c of program.commands) inheritSettings(c, program);
 
   try {

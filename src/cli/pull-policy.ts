@@ -8,13 +8,15 @@
  *   one not there is pulled into it first.
  * - `never`: only the local store; a registry image not pulled before is an error.
  * Images named in the local store, an OCI layout or an archive are read where they are, whatever the policy.
+ * A registry with a mirror (`cairn config registry-mirrors`) is read from the mirror, and stored locally under
+ * the mirror's name.
  */
 import { CairnError } from '../oci/errors.js';
 import { copyRef } from '../oci/copy.js';
 import { openTarget, type RegistryOptions } from '../oci/open-target.js';
 import { cairnHome, openLocalStore } from '../oci/store/local.js';
 import { hasManifest, type Store } from '../oci/store/store.js';
-import { formatTarget, parseTarget } from '../oci/transport.js';
+import { formatTarget, parseTarget, type Target } from '../oci/transport.js';
 import { type CliContext, targetContext } from './context.js';
 
 export const PULL_POLICIES = ['always', 'if-not-present', 'never'] as const;
@@ -28,8 +30,8 @@ export interface PolicyImage {
 }
 
 /** Opens `name` for reading under `policy`; the caller closes the store. */
-export async function openWithPolicy(name: string, policy: PullPolicy, ctx: CliContext, reg: RegistryOptions, what: string): Promise<PolicyImage> {
-  const target = parseTarget(name);
+export async function openWithPolicy(name: string, policy: PullPolicy, ctx: CliContext, reg: RegistryOptions, what: string, mirrors: Record<string, string> = {}): Promise<PolicyImage> {
+  const target = mirrored(parseTarget(name), mirrors);
   if (target.kind !== 'registry' || policy === 'always') {
     const t = await openTarget(target, 'read', targetContext(ctx), reg);
     return { store: t.store, ref: t.key, name };
@@ -54,4 +56,11 @@ export async function openWithPolicy(name: string, policy: PullPolicy, ctx: CliC
     await local.close();
     throw e;
   }
+}
+
+/** A registry target read through its mirror (`cairn config registry-mirrors`: the host's own, else `*`). */
+function mirrored(t: Target, mirrors: Record<string, string>): Target {
+  if (t.kind !== 'registry') return t;
+  const mirror = mirrors[t.name.registry] ?? mirrors['*'];
+  return mirror ? { ...t, name: { ...t.name, registry: mirror } } : t;
 }

@@ -9,11 +9,12 @@ import { Command, Option } from 'commander';
 import { CairnError } from '../../oci/errors.js';
 import { openTarget, type RegistryOptions } from '../../oci/open-target.js';
 import { loadBuildpackSource } from '../../builder/buildpack-source.js';
-import { formatTarget, parseTarget } from '../../oci/transport.js';
+import { formatTarget, parseTarget, type Target } from '../../oci/transport.js';
 import { cairnHome } from '../../oci/store/local.js';
 import { DEFAULT_BUILDER } from '../../builder/suggest.js';
 import { buildImage } from '../../platform/build-image.js';
 import { type CliContext, targetContext } from '../context.js';
+import { type CairnConfig, readConfig } from '../config-file.js';
 import { ensureDefaultBuilder } from '../default-builder.js';
 import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
 import { hostPlatform } from '../platform.js';
@@ -47,7 +48,7 @@ export function buildCommand(ctx: CliContext): Command {
     .option('-e, --env <K=V|K>', 'build-time environment variable (repeatable); K alone takes the value from your environment', collect)
     .option('--env-file <file>', 'build-time environment variables, one K=V per line (repeatable)', collect)
     .option('--publish', 'write the image to a registry (a bare name then means docker.io)')
-    .addOption(new Option('--pull-policy <policy>', 'when to read the builder and run image from their registry: always, if-not-present (use the copy in the local store), never (local store only)').choices(PULL_POLICIES).default('always'))
+    .addOption(new Option('--pull-policy <policy>', 'when to read the builder and run image from their registry: always (default, or `cairn config pull-policy`), if-not-present (use the copy in the local store), never (local store only)').choices(PULL_POLICIES))
     .option('--cache-dir <dir>', 'keep the build cache in this folder')
     .option('--cache-image <ref>', 'keep the build cache as this image (a registry reference with --publish, or any cairn reference)')
     .option('--clear-cache', 'start from an empty build cache')
@@ -68,7 +69,8 @@ export function buildCommand(ctx: CliContext): Command {
     const reg = await registryOptionsFrom(o, ctx);
     const tctx = targetContext(ctx);
     const appDir = resolve(ctx.cwd, (o.path as string) ?? '.');
-    const builderRef = (o.builder as string | undefined) ?? ctx.env.CAIRN_BUILDER ?? DEFAULT_BUILDER;
+    const config = await readConfig(ctx.env);
+    const builderRef = (o.builder as string | undefined) ?? ctx.env.CAIRN_BUILDER ?? config.defaultBuilder ?? DEFAULT_BUILDER;
     const publish = Boolean(o.publish);
     const target = parseTarget(image, { publish });
     if (target.kind === 'registry' && !publish) {
@@ -82,10 +84,10 @@ export function buildCommand(ctx: CliContext): Command {
     }
     const readable = target.kind === 'local' || target.kind === 'oci' || target.kind === 'registry';
     if (builderRef === DEFAULT_BUILDER) await ensureDefaultBuilder(ctx, reg, (m) => void ctx.stderr.write(`${m}\n`));
-    const policy = o.pullPolicy as PullPolicy;
-    const builder = await openWithPolicy(builderRef, policy, ctx, reg, 'builder');
+    const policy = (o.pullPolicy as PullPolicy | undefined) ?? config.pullPolicy ?? 'always';
+    const builder = await openWithPolicy(builderRef, policy, ctx, reg, 'builder', config.registryMirrors);
     const runFlag = o.runImage as string | undefined;
-    const openRun = (name: string) => openWithPolicy(name, policy, ctx, reg, 'run image');
+    const openRun = (name: string) => openWithPolicy(runImageFor(name, target, config), policy, ctx, reg, 'run image', config.registryMirrors);
     const started = ctx.now().getTime();
     const phaseStart = new Map<string, number>();
     if (o.cacheImage && o.cacheDir) throw new CairnError('INVALID_ARGUMENT', '--cache-image and --cache-dir both name the build cache', { hint: 'pass one of them' });
@@ -97,7 +99,7 @@ export function buildCommand(ctx: CliContext): Command {
       builder,
       outputs,
       ...(readable ? { previous: { store: (await openTarget(target, 'read', tctx, reg)).store, ref: outputs[0]!.tag, name: image } } : {}),
-      ...(runFlag ? { runImage: await openRun(runFlag) } : {}),
+      ...(runFlag ? { runImage: await openWithPolicy(runFlag, policy, ctx, reg, 'run image', config.registryMirrors) } : {}),
       openRunImage: openRun,
       home: cairnHome(ctx.env),
       env: await buildEnv(o, ctx),
@@ -159,6 +161,19 @@ function setEnv(env: Record<string, string>, kv: string, ctx: CliContext, where:
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new CairnError('INVALID_ARGUMENT', `${where}: "${name}" is not a variable name`, { hint: 'write K=V or K' });
   const value = i >= 0 ? kv.slice(i + 1) : ctx.env[name];
   if (value !== undefined) env[name] = value;
+}
+
+/**
+ * The run image a builder names, or its mirror (`cairn config run-image-mirrors`) in the registry the image is
+ * published to, as pack picks it: the layers then need no cross-registry copy.
+ */
+function runImageFor(name: string, output: Target, config: CairnConfig): string {
+  if (output.kind !== 'registry') return name;
+  const mirrors = config.runImageMirrors.find((e) => e.image === name)?.mirrors ?? [];
+  return mirrors.find((m) => {
+    const t = parseTarget(m);
+    return t.kind === 'registry' && t.name.registry === output.name.registry;
+  }) ?? name;
 }
 
 /**
