@@ -2,7 +2,7 @@
  * `cairn builder create|inspect|suggest` (src/builder/): builders in pack's format, assembled from a build
  * image (usually made by `cairn stack create`), buildpacks, and cairn's launcher compiled in that image.
  */
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { parseBuilderToml } from '../../builder/builder-toml.js';
@@ -200,10 +200,32 @@ export async function store(image: Image, target: Target, ctx: CliContext, reg: 
   }
 }
 
+/** Largest definition file (builder.toml, stack.toml, package.toml) read, in bytes. */
+const MAX_DEFINITION_BYTES = 4 * 1024 * 1024;
+
+/** Reads a definition file, refusing one larger than MAX_DEFINITION_BYTES (or an endless one: /dev/zero). */
 export async function readText(path: string, shown: string, what: string): Promise<string> {
+  let data: Buffer;
   try {
-    return await readFile(path, 'utf8');
+    const fh = await open(path, 'r');
+    try {
+      data = Buffer.alloc(MAX_DEFINITION_BYTES + 1);
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(data, n, data.length - n, null);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+        if (n === data.length) break;
+      }
+      data = data.subarray(0, n);
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
     throw new CairnError('INVALID_ARGUMENT', `cannot read ${what} ${shown}: ${messageOf(e)}`, { cause: e, hint: 'pass the path of an existing file' });
   }
+  if (data.length > MAX_DEFINITION_BYTES) {
+    throw new CairnError('INVALID_ARGUMENT', `${what} ${shown} is larger than ${MAX_DEFINITION_BYTES} bytes`, { hint: 'a definition file is a few kilobytes: pass the right file' });
+  }
+  return data.toString('utf8');
 }
