@@ -25,6 +25,11 @@ export class StrictTable {
     return new StrictTable(file, raw, '', hint);
   }
 
+  /** The root table of a document the caller parsed (and bounded) itself. */
+  static fromParsed(raw: Raw, file: string, hint: string): StrictTable {
+    return new StrictTable(file, raw, '', hint);
+  }
+
   /** Throws INVALID_ARGUMENT naming the first key (in file order) not in `known`. Returns the table. */
   allow(known: readonly string[]): this {
     for (const key of Object.keys(this.raw)) {

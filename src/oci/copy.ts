@@ -9,8 +9,8 @@
 import { Readable } from 'node:stream';
 import type { Digest } from './digest.js';
 import type { Image } from './image.js';
-import { parseJson } from './image.js';
-import { isIndexType, isManifestType } from './media-types.js';
+import { imageFromManifest, parseJson } from './image.js';
+import { isConfigType, isIndexType, isManifestType } from './media-types.js';
 import { mapLimit } from './limit.js';
 import type { ProgressSink } from './progress.js';
 import type { Descriptor, Index, Manifest } from './spec.js';
@@ -36,7 +36,7 @@ export interface CopyResult {
 export async function copyRef(src: Store, ref: string, dst: Store, tag: string | undefined, opts: CopyOptions = {}): Promise<CopyResult> {
   const result = newResult();
   const top = await src.getManifest(ref, transferOpts(opts));
-  await copyManifestTree(src, dst, top.mediaType, top.bytes, result, opts);
+  await copyManifestTree(src, dst, top.digest, top.mediaType, top.bytes, result, opts);
   result.digest = await dst.putManifest({ mediaType: top.mediaType, bytes: top.bytes }, tag, transferOpts(opts));
   opts.progress?.({ kind: 'manifest', digest: result.digest, ...(tag ? { tag } : {}) });
   return result;
@@ -54,7 +54,12 @@ export async function writeImage(image: Image, dst: Store, tag: string | undefin
   return result;
 }
 
-async function copyManifestTree(src: Store, dst: Store, mediaType: string, bytes: Buffer, result: CopyResult, opts: CopyOptions): Promise<void> {
+/**
+ * Copies the blobs of a manifest (or of every manifest of an index). An image manifest is checked first,
+ * with its config (imageFromManifest), so that a malformed or hostile image never replaces a good one under
+ * the destination tag; other artifacts are copied as they are.
+ */
+async function copyManifestTree(src: Store, dst: Store, digest: Digest, mediaType: string, bytes: Buffer, result: CopyResult, opts: CopyOptions): Promise<void> {
   if (isIndexType(mediaType)) {
     const index = parseJson<Index>(bytes, `index in ${src.name}`);
     for (const child of index.manifests ?? []) {
@@ -63,12 +68,19 @@ async function copyManifestTree(src: Store, dst: Store, mediaType: string, bytes
         continue;
       }
       const m = await src.getManifest(child.digest, transferOpts(opts));
-      await copyManifestTree(src, dst, m.mediaType, m.bytes, result, opts);
+      await copyManifestTree(src, dst, m.digest, m.mediaType, m.bytes, result, opts);
       await dst.putManifest({ mediaType: m.mediaType, bytes: m.bytes }, undefined, transferOpts(opts));
     }
     return;
   }
   const manifest = parseJson<Manifest>(bytes, `manifest in ${src.name}`);
+  if (isManifestType(mediaType) && isConfigType(manifest.config?.mediaType)) {
+    const image = await imageFromManifest(src, bytes, digest, mediaType, opts.signal ? { signal: opts.signal } : {});
+    await mapLimit(manifest.layers, opts.parallel ?? 4, (d) => copyBlob(src, dst, d, result, opts));
+    const cfg = manifest.config;
+    await transferBlob(dst, { digest: cfg.digest, size: cfg.size, mediaType: cfg.mediaType }, async () => Readable.from([image.rawConfig]), undefined, result, opts);
+    return;
+  }
   await mapLimit(manifest.layers ?? [], opts.parallel ?? 4, (d) => copyBlob(src, dst, d, result, opts));
   await copyBlob(src, dst, manifest.config, result, opts);
 }

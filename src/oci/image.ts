@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import { type Digest, parseDigest, sha256, verifyBytes } from './digest.js';
 import { CairnError, messageOf } from './errors.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './json-depth.js';
 import { type Layer, layerDescriptor, storeLayer } from './layer.js';
 import { isConfigType, isIndexType, isManifestType, MediaType } from './media-types.js';
 import type { Descriptor, ImageConfig, Index, Manifest, Platform } from './spec.js';
@@ -102,7 +103,11 @@ export function selectPlatform(index: Index, platform: LoadImageOptions['platfor
   return match;
 }
 
-async function imageFromManifest(store: Store, rawManifest: Buffer, digest: Digest, mediaType: string, opts: LoadImageOptions): Promise<Image> {
+/**
+ * The image of manifest bytes already fetched from `store`: the manifest and its config checked (shape,
+ * digests, sizes, nesting, one diff_id per layer); layers stay lazy.
+ */
+export async function imageFromManifest(store: Store, rawManifest: Buffer, digest: Digest, mediaType: string, opts: LoadImageOptions = {}): Promise<Image> {
   const what = `manifest ${digest} in ${store.name}`;
   const manifest = parseJson<Manifest>(rawManifest, what);
   checkManifest(manifest, mediaType, what);
@@ -168,15 +173,17 @@ export async function readAll(stream: Readable, limit = MAX_JSON_BYTES): Promise
 }
 
 export function parseJson<T>(bytes: Buffer, what: string): T {
+  const code = what.startsWith('config') ? 'INVALID_CONFIG' : 'INVALID_MANIFEST';
+  const hint = 'the image is malformed or the source is not a container image';
+  let v: unknown;
   try {
-    const v = JSON.parse(bytes.toString('utf8')) as unknown;
+    v = JSON.parse(bytes.toString('utf8')) as unknown;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
-    return v as T;
   } catch (e) {
-    throw new CairnError(what.startsWith('config') ? 'INVALID_CONFIG' : 'INVALID_MANIFEST', `${what} is not valid JSON: ${messageOf(e)}`, {
-      hint: 'the image is malformed or the source is not a container image',
-    });
+    throw new CairnError(code, `${what} is not valid JSON: ${messageOf(e)}`, { hint });
   }
+  if (nestedDeeperThan(v, MAX_JSON_DEPTH)) throw new CairnError(code, `${what} is nested deeper than ${MAX_JSON_DEPTH} levels`, { hint });
+  return v as T;
 }
 
 function freezeImage(img: Image): Image {

@@ -22,8 +22,14 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
 const MAX_NAME = 255;
 
+/** A reference as errors show it: control characters escaped, at most 200 characters. */
+export function shownReference(ref: string): string {
+  const safe = ref.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return safe.length > 200 ? `${safe.slice(0, 200)}… (${ref.length} characters)` : safe;
+}
+
 function invalid(ref: string, why: string): CairnError {
-  return new CairnError('INVALID_REFERENCE', `invalid image reference "${ref}": ${why}`, {
+  return new CairnError('INVALID_REFERENCE', `invalid image reference "${shownReference(ref)}": ${shownReference(why)}`, {
     hint: 'write a reference as NAME[:TAG] or HOST[:PORT]/PATH[:TAG][@sha256:DIGEST], lowercase, e.g. myapp:v1 or 127.0.0.1:5000/team/app:1.0',
   });
 }
@@ -55,6 +61,8 @@ export function parseImageName(ref: string): ImageName {
     const first = parts[0]!;
     if (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[')) {
       if (!HOST.test(first)) throw invalid(ref, `"${first}" is not a valid registry host`);
+      const port = /:(\d+)$/.exec(first)?.[1];
+      if (port !== undefined && Number(port) > 65535) throw invalid(ref, `port ${port} is out of range (1-65535)`);
       registry = first;
       parts.shift();
     }

@@ -10,7 +10,7 @@
  *   docker-daemon:REF                      a Docker or podman engine, over its API socket
  */
 import { CairnError } from './errors.js';
-import { formatImageName, type ImageName, normalizeRegistryName, parseImageName } from './reference.js';
+import { formatImageName, type ImageName, normalizeRegistryName, parseImageName, shownReference } from './reference.js';
 
 export type Target =
   | { kind: 'local'; name: ImageName; /** tag (`repo:tag`) or digest to look up */ key: string }
@@ -68,12 +68,12 @@ function splitPathAndTag(input: string, rest: string): [string, string | undefin
   const path = i >= 0 ? rest.slice(0, i) : rest;
   const tag = i >= 0 ? rest.slice(i + 1) : undefined;
   if (path.length === 0) {
-    throw new CairnError('INVALID_REFERENCE', `invalid image reference "${input}": the path is empty`, {
+    throw new CairnError('INVALID_REFERENCE', `invalid image reference "${shownReference(input)}": the path is empty`, {
       hint: 'write e.g. oci:./out:myapp or docker-archive:./app.tar:myapp:latest',
     });
   }
   if (tag !== undefined && tag.length === 0) {
-    throw new CairnError('INVALID_REFERENCE', `invalid image reference "${input}": the tag after "${path}:" is empty`, {
+    throw new CairnError('INVALID_REFERENCE', `invalid image reference "${shownReference(input)}": the tag after "${path}:" is empty`, {
       hint: 'drop the trailing colon or name a tag',
     });
   }
@@ -81,7 +81,7 @@ function splitPathAndTag(input: string, rest: string): [string, string | undefin
 }
 
 function unknownTransport(input: string, prefix: string, hint: string): CairnError {
-  return new CairnError('UNKNOWN_TRANSPORT', `unknown transport "${prefix}:" in "${input}"`, { hint });
+  return new CairnError('UNKNOWN_TRANSPORT', `unknown transport "${shownReference(prefix)}:" in "${shownReference(input)}"`, { hint });
 }
 
 /** How a target is shown to users. */

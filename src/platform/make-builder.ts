@@ -5,15 +5,14 @@
  * written under `workDir`, which must outlive the returned image until it is stored.
  */
 import { dirname, join } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { parseBuilderToml } from '../builder/builder-toml.js';
 import { cnbUser, createBuilder, type CreatedBuilder } from '../builder/create-builder.js';
 import { launcherFor } from '../builder/launcher.js';
-import { CairnError, messageOf } from '../oci/errors.js';
 import type { Image } from '../oci/image.js';
 import type { PlatformChoice } from '../oci/spec.js';
 import { createBwrapExecutor } from '../lifecycle/sandbox/bwrap-executor.js';
 import { prepareRootfs } from '../lifecycle/sandbox/rootfs-cache.js';
+import { readDefinition } from './read-definition.js';
 
 export interface MakeBuilderOptions {
   configPath: string;
@@ -39,12 +38,7 @@ export interface MadeBuilder extends CreatedBuilder {
 }
 
 export async function makeBuilder(opts: MakeBuilderOptions): Promise<MadeBuilder> {
-  let text: string;
-  try {
-    text = await readFile(opts.configPath, 'utf8');
-  } catch (e) {
-    throw new CairnError('INVALID_ARGUMENT', `cannot read the builder definition ${opts.configName}: ${messageOf(e)}`, { cause: e, hint: 'pass the path of a builder.toml (docs/builder.md)' });
-  }
+  const text = await readDefinition(opts.configPath, opts.configName, 'the builder definition');
   const config = parseBuilderToml(text, opts.configName);
   if (config.lifecycle.version !== undefined || config.lifecycle.uri !== undefined) {
     opts.warn(`${opts.configName}: [lifecycle] ${config.lifecycle.version ? `version ${config.lifecycle.version}` : `uri ${config.lifecycle.uri}`} is ignored: cairn's builders carry cairn's own lifecycle (${opts.version})`);

@@ -21,6 +21,7 @@ import { createStackImages } from '../stack/image/create-stack.js';
 import { LayerCache } from '../stack/image/layer-cache.js';
 import { formatStackLock, parseStackLock } from '../stack/lock.js';
 import { lockStack } from '../stack/lock-stack.js';
+import { readDefinition } from './read-definition.js';
 
 export interface MakeStackOptions {
   /** Path of stack.toml; its lock is `stack.lock` beside it. */
@@ -51,7 +52,7 @@ export interface MadeStack {
 }
 
 export async function makeStack(opts: MakeStackOptions): Promise<MadeStack> {
-  const config = parseStackConfig(await readConfig(opts.configPath, opts.configName), { what: opts.configName, baseDir: dirname(opts.configPath) });
+  const config = parseStackConfig(await readDefinition(opts.configPath, opts.configName, 'the stack definition'), { what: opts.configName, baseDir: dirname(opts.configPath) });
   const lockPath = join(dirname(opts.configPath), 'stack.lock');
   const lockText = await readFile(lockPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT') return undefined;
@@ -84,13 +85,5 @@ export async function makeStack(opts: MakeStackOptions): Promise<MadeStack> {
     };
   } finally {
     await rm(workDir, { recursive: true, force: true });
-  }
-}
-
-async function readConfig(path: string, name: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CairnError('INVALID_ARGUMENT', `cannot read the stack definition ${name}: ${messageOf(e)}`, { cause: e, hint: 'pass the path of a stack.toml (docs/stack-toml.md)' });
   }
 }

@@ -14,7 +14,7 @@ import { makeTestBuilder } from '../helpers/test-builder.js';
 import { needTool } from '../helpers/tools.js';
 
 let base: string;
-let env: Record<string, string>;
+let env: { CAIRN_HOME: string };
 const cairn = (args: string[]) => runCairn(args, { env });
 
 before(async () => {

@@ -183,10 +183,4 @@ export async function store(image: Image, target: Target, ctx: CliContext, reg: 
   }
 }
 
-export async function readText(path: string, shown: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CairnError('INVALID_ARGUMENT', `cannot read ${what} ${shown}: ${messageOf(e)}`, { cause: e, hint: 'pass the path of an existing file' });
-  }
-}
+export { readDefinition as readText } from '../../platform/read-definition.js';

@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { exitCodeFor, LifecycleError } from '../../lifecycle/exit-codes.js';
+import { CairnError } from '../../oci/errors.js';
 import { PHASES, type PhaseName, runPhase } from '../../lifecycle/platform/phases.js';
 import type { CliContext } from '../context.js';
 import { targetContext } from '../context.js';
@@ -37,7 +38,7 @@ export async function runLifecyclePhase(phase: string, flags: string[], ctx: Cli
   } catch (e) {
     const code = e instanceof LifecycleError ? e.exitCode : exitCodeFor(phase === 'creator' ? 'export' : 'build', e);
     ctx.stderr.write(`error: ${(e as Error).message}\n`);
-    if (e instanceof LifecycleError && e.hint) ctx.stderr.write(`hint: ${e.hint}\n`);
+    if (e instanceof CairnError && e.hint) ctx.stderr.write(`hint: ${e.hint}\n`);
     return code;
   }
 }

@@ -4,6 +4,7 @@
  */
 import { parseDigest } from '../../digest.js';
 import { CairnError } from '../../errors.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../../json-depth.js';
 import { isIndexType, isManifestType, MediaType } from '../../media-types.js';
 import type { Descriptor } from '../../spec.js';
 
@@ -67,6 +68,7 @@ function parseObject(bytes: Buffer, what: string): Record<string, unknown> {
     throw new CairnError('INVALID_MANIFEST', `${what} is not valid JSON`, { cause: e, hint: 'the manifest is corrupt' });
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalid(what, 'it is not a JSON object');
+  if (nestedDeeperThan(doc, MAX_JSON_DEPTH)) throw invalid(what, `it is nested deeper than ${MAX_JSON_DEPTH} levels`);
   return doc as Record<string, unknown>;
 }
 

@@ -112,7 +112,9 @@ export class RegistryClient {
         size += chunk.length;
         if (size > limit) {
           res.body.destroy();
-          throw new RegistryError('REGISTRY_ERROR', `${what}: the response is larger than ${limit} bytes`);
+          throw new RegistryError('REGISTRY_ERROR', `${what}: the response is larger than ${limit} bytes`, {
+            hint: 'manifests and indexes are small: the registry is misbehaving or the image is hostile',
+          });
         }
         chunks.push(chunk);
       }

@@ -85,9 +85,13 @@ export function httpError(status: number, headers: IncomingHttpHeaders, body: st
   const details = describeErrorBody(body);
   const suffix = details.length ? `: ${details.join('; ')}` : '';
   const message = `${ctx.what} failed: HTTP ${status}${suffix}`;
-  if (status === 404) return new RegistryError(ctx.notFound ?? 'NOT_FOUND', `${ctx.what}: not found${suffix}`, { status });
+  if (status === 404) {
+    return new RegistryError(ctx.notFound ?? 'NOT_FOUND', `${ctx.what}: not found${suffix}`, {
+      status, hint: `check the repository, tag or digest on ${ctx.host}; when an index or manifest names it, the image is incomplete there`,
+    });
+  }
   const precise = status === 400 ? codeFor(details, ctx) : undefined;
-  if (precise) return new RegistryError(precise, message, { status });
+  if (precise) return new RegistryError(precise, message, { status, hint: `${ctx.host} refused the request as invalid; the details are above` });
   if (status === 400 && /HTTP request to an HTTPS server/i.test(body)) {
     return new RegistryError('TLS', `${ctx.what} failed: ${ctx.host} serves HTTPS, not plain HTTP`, { status, hint: `drop --insecure-registry ${ctx.host}` });
   }
