@@ -5,7 +5,7 @@
  * the image goes to its outputs before the cache is committed, so a failed write never advances the cache.
  */
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeImage } from '../oci/copy.js';
 import { CairnError } from '../oci/errors.js';
@@ -26,6 +26,7 @@ import { createHostExecutor } from '../lifecycle/sandbox/host-executor.js';
 import { prepareRootfs } from '../lifecycle/sandbox/rootfs-cache.js';
 import { sha256 } from '../oci/digest.js';
 import type { LoadedSource } from '../builder/buildpack-source.js';
+import { appFileFilter, type AppFileRules } from './app-files.js';
 import { selectBuildpacks } from './select-buildpacks.js';
 
 /** The Platform API cairn speaks to its lifecycle. */
@@ -41,6 +42,8 @@ export interface ImageRef {
 
 export interface BuildImageInput {
   appDir: string;
+  /** project.toml's include/exclude: which app files the build sees (default: all). */
+  appFiles?: AppFileRules;
   builder: ImageRef;
   /** Where the image goes. */
   outputs: { store: Store; tag: string; name: string }[];
@@ -127,7 +130,8 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
           sandbox: SANDBOX_DIRS,
         };
     for (const d of [dirs.host.app, dirs.host.layers]) await mkdir(d, { recursive: true });
-    await cp(input.appDir, dirs.host.app, { recursive: true, verbatimSymlinks: true });
+    const keep = appFileFilter(input.appDir, input.appFiles ?? {});
+    await cp(input.appDir, dirs.host.app, { recursive: true, verbatimSymlinks: true, ...(keep ? { filter: async (src: string) => keep(src, (await lstat(src)).isDirectory()) } : {}) });
     await mkdir(join(dirs.host.platform, 'env'), { recursive: true });
     for (const [k, v] of Object.entries(input.env ?? {})) await writeFile(join(dirs.host.platform, 'env', k), v);
     await mkdir(join(dirs.host.buildConfig, 'env'), { recursive: true });

@@ -11,6 +11,10 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { loadImage } from '../../src/oci/image.js';
+import { openLocalStore } from '../../src/oci/store/local.js';
+import { layerMap } from '../../src/platform/layer-map.js';
+import { layerPaths } from '../buildpacks/helpers/harness.js';
 import { runCairn } from '../helpers/cli.js';
 import { startDockerRegistry } from '../helpers/docker-registry.js';
 import { makeTestBuilder } from '../helpers/test-builder.js';
@@ -166,3 +170,65 @@ test('--pull-policy: never needs the local copy, if-not-present pulls once and t
     if (!stopped) await registry.stop();
   }
 });
+
+test('project.toml: found in the app, or named by --descriptor: builder, build env, groups with an inline buildpack, exclude and include', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc')) return;
+  const proj = join(base, 'proj');
+  await mkdir(join(proj, 'tmp'), { recursive: true });
+  await writeFile(join(proj, 'greeting.txt'), 'from a project');
+  await writeFile(join(proj, 'secret.txt'), 'not for the image');
+  await writeFile(join(proj, 'tmp', 'scratch.txt'), 'scratch');
+  await writeFile(join(proj, 'project.toml'), `[_]
+schema-version = "0.2"
+id = "example/proj"
+[io.buildpacks]
+builder = "oci:${storeDir}:test-builder:latest"
+exclude = ["secret.txt", "tmp/"]
+[[io.buildpacks.build.env]]
+name = "GREETER_SEED"
+value = "7"
+[[io.buildpacks.pre.group]]
+uri = "../hello-bp"
+[[io.buildpacks.group]]
+id = "test/greeter"
+[[io.buildpacks.group]]
+id = "test/inline"
+version = "0.0.1"
+[io.buildpacks.group.script]
+api = "0.12"
+inline = "echo inline ran; [ \\"$GREETER_SEED\\" = 7 ] && echo seed seen"
+`);
+  const r = await runCairn(['build', 'proj', '--path', proj, '--run-image', `oci:${storeDir}:test-run:v1`, '--verbose'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /detected test\/hello@0\.3\.0, test\/greeter@1\.0\.0, test\/inline@0\.0\.1/);
+  assert.match(r.stderr, /inline ran\s+seed seen/);
+  const files = await appFiles('proj');
+  assert.ok(files.includes('workspace/greeting.txt') && files.includes('workspace/project.toml'));
+  assert.ok(!files.some((f) => f.includes('secret.txt') || f.includes('scratch.txt')), files.join(' '));
+
+  // --descriptor wins over the app's project.toml; include keeps only what it names; --buildpack wins over groups.
+  const other = join(base, 'other.toml');
+  await writeFile(other, `[_]\nschema-version = "0.2"\n[io.buildpacks]\ninclude = ["greeting.txt"]\n`);
+  const inc = await runCairn(['build', 'proj-inc', '--path', proj, '--descriptor', other, '--builder', `oci:${storeDir}:test-builder:latest`, '--run-image', `oci:${storeDir}:test-run:v1`,
+    '--buildpack', 'test/greeter', '--json'], { env });
+  assert.equal(inc.code, 0, inc.stderr);
+  assert.deepEqual(JSON.parse(inc.stdout).buildpacks.map((b: { id: string }) => b.id), ['test/greeter']);
+  assert.deepEqual((await appFiles('proj-inc')).filter((f) => !f.endsWith('/')), ['workspace/greeting.txt']);
+
+  await writeFile(other, '[project]\nid = "old"\n');
+  const old = await runCairn(['build', 'x', '--path', proj, '--descriptor', other], { env });
+  assert.equal(old.code, 2);
+  assert.match(old.stderr, /schema 0\.1/);
+});
+
+/** Paths in the app layer of `name` in the local store. */
+async function appFiles(name: string): Promise<string[]> {
+  const store = await openLocalStore(env.CAIRN_HOME!);
+  try {
+    const image = await loadImage(store, `${name}:latest`);
+    const app = layerMap(image).find((l) => l.owner === 'app')!;
+    return (await layerPaths(image, app.index)).filter((p) => p.startsWith('workspace/') && p !== 'workspace/');
+  } finally {
+    await store.close();
+  }
+}

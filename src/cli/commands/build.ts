@@ -16,6 +16,7 @@ import { buildImage } from '../../platform/build-image.js';
 import { type CliContext, targetContext } from '../context.js';
 import { type CairnConfig, readConfig } from '../config-file.js';
 import { ensureDefaultBuilder } from '../default-builder.js';
+import { descriptorBuildpacks, loadDescriptor } from '../descriptor.js';
 import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
 import { hostPlatform } from '../platform.js';
 import { openWithPolicy, PULL_POLICIES, type PullPolicy } from '../pull-policy.js';
@@ -44,6 +45,7 @@ export function buildCommand(ctx: CliContext): Command {
     .option('-p, --path <dir>', 'the app folder', '.')
     .option('-B, --builder <ref>', `the builder image (default: $CAIRN_BUILDER, else ${DEFAULT_BUILDER}, made on first use)`)
     .option('-b, --buildpack <ref>', 'detect with these buildpacks instead of the builder\'s order (repeatable): ID[@VERSION] of the builder, a folder, a .tgz or .cnb file, a buildpackage image, or from=builder', collect)
+    .option('-d, --descriptor <file>', 'the project descriptor (project.toml, schema 0.2; default: project.toml in --path when present)')
     .option('--run-image <ref>', 'use this run image instead of the builder\'s')
     .option('-e, --env <K=V|K>', 'build-time environment variable (repeatable); K alone takes the value from your environment', collect)
     .option('--env-file <file>', 'build-time environment variables, one K=V per line (repeatable)', collect)
@@ -70,7 +72,8 @@ export function buildCommand(ctx: CliContext): Command {
     const tctx = targetContext(ctx);
     const appDir = resolve(ctx.cwd, (o.path as string) ?? '.');
     const config = await readConfig(ctx.env);
-    const builderRef = (o.builder as string | undefined) ?? ctx.env.CAIRN_BUILDER ?? config.defaultBuilder ?? DEFAULT_BUILDER;
+    const descriptor = await loadDescriptor(o.descriptor as string | undefined, appDir, ctx.cwd);
+    const builderRef = (o.builder as string | undefined) ?? descriptor?.descriptor.builder ?? ctx.env.CAIRN_BUILDER ?? config.defaultBuilder ?? DEFAULT_BUILDER;
     const publish = Boolean(o.publish);
     const target = parseTarget(image, { publish });
     if (target.kind === 'registry' && !publish) {
@@ -92,9 +95,14 @@ export function buildCommand(ctx: CliContext): Command {
     const phaseStart = new Map<string, number>();
     if (o.cacheImage && o.cacheDir) throw new CairnError('INVALID_ARGUMENT', '--cache-image and --cache-dir both name the build cache', { hint: 'pass one of them' });
     const cacheImage = o.cacheImage ? await openTarget(parseTarget(o.cacheImage as string, { publish }), 'write', tctx, reg) : undefined;
-    const extra = await buildpackLoader(o.buildpack as string[] | undefined, ctx, reg);
+    const loader = await buildpackLoader(ctx, reg);
+    const buildpacks = await descriptorBuildpacks(o.buildpack as string[] | undefined, descriptor, loader.workDir).catch(async (e: unknown) => {
+      await loader.close();
+      throw e;
+    });
     const result = await buildImage({
-      ...(extra ? { buildpacks: extra.buildpacks } : {}),
+      ...(buildpacks ? { buildpacks: { refs: buildpacks, baseDir: ctx.cwd, load: loader.load } } : {}),
+      ...(descriptor ? { appFiles: { ...(descriptor.descriptor.include ? { include: descriptor.descriptor.include } : {}), ...(descriptor.descriptor.exclude ? { exclude: descriptor.descriptor.exclude } : {}) } } : {}),
       appDir,
       builder,
       outputs,
@@ -102,7 +110,7 @@ export function buildCommand(ctx: CliContext): Command {
       ...(runFlag ? { runImage: await openWithPolicy(runFlag, policy, ctx, reg, 'run image', config.registryMirrors) } : {}),
       openRunImage: openRun,
       home: cairnHome(ctx.env),
-      env: await buildEnv(o, ctx),
+      env: { ...Object.fromEntries((descriptor?.descriptor.buildEnv ?? []).map((e) => [e.name, e.value])), ...(await buildEnv(o, ctx)) },
       caCerts: await readAll((o.buildCaCert as string[] | undefined) ?? [], ctx),
       ...(o.cacheDir ? { cacheDir: resolve(ctx.cwd, o.cacheDir as string) } : {}),
       ...(cacheImage ? { cacheImage: { store: cacheImage.store, tag: cacheImage.key } } : {}),
@@ -124,7 +132,7 @@ export function buildCommand(ctx: CliContext): Command {
         else ctx.stderr.write(`===> ${phase.toUpperCase()} done in ${((ctx.now().getTime() - phaseStart.get(phase)!) / 1000).toFixed(2)} s\n`);
       },
     }).finally(async () => {
-      await extra?.close();
+      await loader.close();
       await cacheImage?.store.close();
     });
     const seconds = (ctx.now().getTime() - started) / 1000;
@@ -177,22 +185,19 @@ function runImageFor(name: string, output: Target, config: CairnConfig): string 
 }
 
 /**
- * `--buildpack` values → what buildImage loads them with: folders and archives unpacked into a scratch folder of
- * cairn's home, images opened from their stores; `close` removes the one and closes the others.
+ * What buildImage loads `--buildpack` values with: folders and archives unpacked into a scratch folder of
+ * cairn's home (where inline buildpacks are written too), images opened from their stores; `close` removes the
+ * one and closes the others.
  */
-async function buildpackLoader(refs: string[] | undefined, ctx: CliContext, reg: RegistryOptions) {
-  if (!refs || refs.length === 0) return undefined;
+async function buildpackLoader(ctx: CliContext, reg: RegistryOptions) {
   const home = cairnHome(ctx.env);
   await mkdir(join(home, 'tmp'), { recursive: true });
   const workDir = await mkdtemp(join(home, 'tmp', 'buildpacks-'));
   const images = imageOpener(ctx, reg);
   const platform = hostPlatform(process.arch);
   return {
-    buildpacks: {
-      refs,
-      baseDir: ctx.cwd,
-      load: (uri: string) => loadBuildpackSource(uri, { baseDir: ctx.cwd, workDir, openImage: (r) => images.open(r, platform, 'buildpackage') }),
-    },
+    workDir,
+    load: (uri: string) => loadBuildpackSource(uri, { baseDir: ctx.cwd, workDir, openImage: (r) => images.open(r, platform, 'buildpackage') }),
     async close() {
       await images.closeAll();
       await rm(workDir, { recursive: true, force: true });
