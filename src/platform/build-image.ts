@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { writeImage } from '../oci/copy.js';
 import { CairnError } from '../oci/errors.js';
 import { loadImage } from '../oci/image.js';
+import type { ProgressSink } from '../oci/progress.js';
 import type { Store } from '../oci/store/store.js';
 import { parseApiVersion } from '../lifecycle/api.js';
 import type { Cache } from '../lifecycle/cache/cache.js';
@@ -19,7 +20,7 @@ import { parseOrderToml } from '../lifecycle/files/order-toml.js';
 import { parseRunToml } from '../lifecycle/files/run-toml.js';
 import { readCnbFile } from '../lifecycle/files/toml.js';
 import type { LogSink } from '../lifecycle/phases/build-context.js';
-import { commitCache, create, type CreateResult } from '../lifecycle/phases/creator.js';
+import { commitCache, create, type CreateInput, type CreateResult } from '../lifecycle/phases/creator.js';
 import { type BuildDirs, identityDirs, SANDBOX_DIRS } from '../lifecycle/phases/dirs.js';
 import { createBwrapExecutor } from '../lifecycle/sandbox/bwrap-executor.js';
 import { createHostExecutor } from '../lifecycle/sandbox/host-executor.js';
@@ -88,6 +89,10 @@ export interface BuildImageInput {
   /** `PATH` to find bwrap with. */
   searchPath?: string;
   onPhase?: (phase: string, state: 'start' | 'end') => void;
+  /** Blob transfers while the image is written to its outputs. */
+  progress?: ProgressSink;
+  /** Each buildpack's bin/build output as it comes. */
+  onBuildOutput?: CreateInput['onBuildOutput'];
   signal?: AbortSignal;
 }
 
@@ -158,11 +163,12 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
       workDir: work,
       log: input.log,
       ...(input.onPhase ? { onPhase: input.onPhase } : {}),
+      ...(input.onBuildOutput ? { onBuildOutput: input.onBuildOutput } : {}),
       ...(input.signal ? { signal: input.signal } : {}),
     });
     let digest = '';
     for (const o of input.outputs) {
-      digest = (await writeImage(result.image, o.store, o.tag)).digest;
+      digest = (await writeImage(result.image, o.store, o.tag, input.progress ? { progress: input.progress } : {})).digest;
       await o.store.close();
     }
     await commitCache(cache, result.exported, (m) => input.log('warn', m));

@@ -20,6 +20,7 @@ import { descriptorBuildpacks, loadDescriptor } from '../descriptor.js';
 import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
 import { hostPlatform } from '../platform.js';
 import { openWithPolicy, PULL_POLICIES, type PullPolicy } from '../pull-policy.js';
+import { progressReporter } from '../progress-reporter.js';
 import { imageOpener } from './builder.js';
 
 /** pack build flags cairn does not implement, and why. */
@@ -93,6 +94,9 @@ export function buildCommand(ctx: CliContext): Command {
     const openRun = (name: string) => openWithPolicy(runImageFor(name, target, config), policy, ctx, reg, 'run image', config.registryMirrors);
     const started = ctx.now().getTime();
     const phaseStart = new Map<string, number>();
+    const progress = o.json ? undefined : progressReporter(ctx.stderr, 'export');
+    // Phase titles in bold cyan on a terminal, plain elsewhere.
+    const paint = (s: string): string => (ctx.stderr.isTTY ? `\x1b[1;36m${s}\x1b[0m` : s);
     if (o.cacheImage && o.cacheDir) throw new CairnError('INVALID_ARGUMENT', '--cache-image and --cache-dir both name the build cache', { hint: 'pass one of them' });
     const cacheImage = o.cacheImage ? await openTarget(parseTarget(o.cacheImage as string, { publish }), 'write', tctx, reg) : undefined;
     const loader = await buildpackLoader(ctx, reg);
@@ -121,17 +125,26 @@ export function buildCommand(ctx: CliContext): Command {
       executor: o.executor as 'bwrap' | 'host',
       log: (level, message) => {
         if (level === 'debug' && !verbose) return;
-        if (!o.json) ctx.stderr.write(`${level === 'warn' ? 'warning: ' : ''}${message}\n`);
+        // bin/build output is streamed below; the copy in the debug record is not printed again.
+        const text = level === 'debug' && /^build \S+: exit/.test(message) ? message.split('\n')[0]! : message;
+        if (!o.json) ctx.stderr.write(`${level === 'warn' ? 'warning: ' : ''}${text}\n`);
       },
+      ...(o.json ? {} : { onBuildOutput: (_bp, chunk) => void ctx.stderr.write(chunk), progress: progress!.sink }),
       processEnv: pick(ctx.env, ['HOME', 'HOSTNAME', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']),
       platform: hostPlatform(process.arch),
       ...(ctx.env.PATH ? { searchPath: ctx.env.PATH } : {}),
       onPhase: (phase, state) => {
         if (o.json) return;
-        if (state === 'start') phaseStart.set(phase, ctx.now().getTime());
-        else ctx.stderr.write(`===> ${phase.toUpperCase()} done in ${((ctx.now().getTime() - phaseStart.get(phase)!) / 1000).toFixed(2)} s\n`);
+        const title = paint(`===> ${phase.toUpperCase()}`);
+        if (state === 'start') {
+          phaseStart.set(phase, ctx.now().getTime());
+          ctx.stderr.write(`${title}\n`);
+        } else {
+          ctx.stderr.write(`${title} done in ${((ctx.now().getTime() - phaseStart.get(phase)!) / 1000).toFixed(2)} s\n`);
+        }
       },
     }).finally(async () => {
+      progress?.end();
       await loader.close();
       await cacheImage?.store.close();
     });

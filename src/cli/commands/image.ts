@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { copyRef, writeImage } from '../../oci/copy.js';
+import { progressReporter } from '../progress-reporter.js';
 import { type Image, loadImage } from '../../oci/image.js';
 import { formatTarget, parseTarget } from '../../oci/transport.js';
 import { type CliContext, targetContext } from '../context.js';
@@ -28,15 +29,19 @@ export function imageCommand(ctx: CliContext): Command {
       const dest = await openTarget(to, 'write', targetContext(ctx), reg, { defaultName: source.name });
       try {
         const single = o.platform !== undefined || !dest.holdsIndexes;
+        const progress = o.json ? undefined : progressReporter(ctx.stderr, 'copy');
+        const opts = progress ? { progress: progress.sink } : {};
         let result;
         try {
           result = single
-            ? await writeImage(await loadImage(source.store, source.key, { platform: choosePlatform(o.platform) }), dest.store, dest.key)
-            : await copyRef(source.store, source.key, dest.store, dest.key);
+            ? await writeImage(await loadImage(source.store, source.key, { platform: choosePlatform(o.platform) }), dest.store, dest.key, opts)
+            : await copyRef(source.store, source.key, dest.store, dest.key, opts);
           await dest.store.close();
         } catch (e) {
           await dest.store.discard?.();
           throw e;
+        } finally {
+          progress?.end();
         }
         if (o.json) ctx.stdout.write(JSON.stringify({ source: formatTarget(from), destination: formatTarget(to), ...result }) + '\n');
         else ctx.stdout.write(`copied ${formatTarget(from)} to ${formatTarget(to)}\n  digest ${result.digest}; ${result.blobsWritten} blobs written (${formatBytes(result.bytesWritten)}), ${result.blobsSkipped} already there, ${result.blobsMounted} mounted\n`);

@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { writeImage } from '../../oci/copy.js';
+import { progressReporter } from '../progress-reporter.js';
 import { CairnError } from '../../oci/errors.js';
 import { loadImage } from '../../oci/image.js';
 import { openTarget } from '../../oci/open-target.js';
@@ -38,7 +39,8 @@ export function rebaseCommand(ctx: CliContext): Command {
       const run = await openTarget(parseTarget(runName), 'read', tctx, reg);
       const runImage = await loadImage(run.store, run.key, { platform });
       const result = rebaseImage({ app: appImage, runImage, runImageName: runName, force: Boolean(o.force) });
-      const written = await writeImage(result.image, app.store, app.key);
+      const progress = o.json ? undefined : progressReporter(ctx.stderr, 'rebase');
+      const written = await writeImage(result.image, app.store, app.key, progress ? { progress: progress.sink } : {}).finally(() => progress?.end());
       await app.store.close();
       if (o.json) {
         ctx.stdout.write(JSON.stringify({ image: formatTarget(target), digest: written.digest, runImage: result.metadata.runImage, keptLayers: result.keptLayers, bytesWritten: written.bytesWritten, forced: result.forced }) + '\n');

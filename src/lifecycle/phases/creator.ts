@@ -18,7 +18,7 @@ import type { LauncherInfo } from '../labels/build-metadata.js';
 import type { Executor } from '../sandbox/executor.js';
 import { analyze, type ImageSource } from './analyzer.js';
 import type { LogSink } from './build-context.js';
-import { runBuilder } from './builder.js';
+import { type BuilderInput, runBuilder } from './builder.js';
 import type { BuildOutcome } from './build-result.js';
 import { runDetector, type DetectOutcome } from './detector.js';
 import type { BuildDirs } from './dirs.js';
@@ -53,6 +53,8 @@ export interface CreateInput {
   signal?: AbortSignal;
   /** Called as each phase starts and ends, for progress and timings. */
   onPhase?: (phase: 'analyze' | 'detect' | 'restore' | 'build' | 'export', state: 'start' | 'end') => void;
+  /** bin/build's output as it comes (the builder phase's onOutput). */
+  onBuildOutput?: BuilderInput['onOutput'];
 }
 
 export interface CreateResult {
@@ -99,7 +101,7 @@ export async function create(input: CreateInput): Promise<CreateResult> {
     ...(input.skipRestore ? { skipLayers: true } : {}),
     warn,
   }));
-  const built = await step('build', () => runBuilder({ ...sandboxInput, group: detected.group, plan: detected.plan }));
+  const built = await step('build', () => runBuilder({ ...sandboxInput, group: detected.group, plan: detected.plan, ...(input.onBuildOutput ? { onOutput: input.onBuildOutput } : {}) }));
   const exported = await step('export', () => exportImage({
     layersDir: layers,
     appDir: input.dirs.host.app,
