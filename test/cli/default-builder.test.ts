@@ -3,11 +3,12 @@
  * as a new user meets it. `cairn build seed --path examples/seed` with no builder, in an empty CAIRN_HOME, makes
  * cairn's default builder (the tiny Debian stack, Node.js for the buildpacks, the bundled buildpacks) and builds
  * the seed app on it; the image serves on port 3000 under podman with Node.js 16, as uid 1000, without npm or a
- * compiler. A second build from another copy of the app, with other mtimes, reuses the builder and gives the same
- * digest.
+ * compiler. A second build from another copy of the app, with other mtimes and umask, reuses the builder and gives
+ * the same digest. Then a run image v2 — the tiny stack with another package list, hence another lock — and
+ * `cairn rebase seed --run-image` onto it: every app layer keeps its digest, the base is v2's, the image serves.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm, utimes } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -56,11 +57,39 @@ test('with no builder, cairn build makes the default builder once and builds the
     const second = join(base, 'two', 'seed');
     await cp(join(REPO, 'examples', 'seed'), second, { recursive: true });
     const later = new Date('2031-05-06T07:08:09Z');
-    for (const f of ['package.json', 'package-lock.json', 'src/index.js', 'src']) await utimes(join(second, f), later, later);
-    const warm = await runCairn(['build', 'seed', '--path', second, '--json', ...caFlags], { env, timeoutMs: 240_000 });
+    for (const f of ['package.json', 'package-lock.json', 'src/index.js', 'src']) {
+      await utimes(join(second, f), later, later);
+      await chmod(join(second, f), f === 'src' ? 0o775 : 0o664); // as a umask of 002 leaves them
+    }
+    const warm = await runCairn(['build', 'seed', '--path', second, '--json', ...caFlags], { env, timeoutMs: 240_000, umask: 0o077 });
     assert.equal(warm.code, 0, warm.stderr);
     assert.doesNotMatch(warm.stderr, /\[default builder\]/);
     assert.equal((JSON.parse(warm.stdout) as { digest: string }).digest, digest);
+
+    // Run image v2: the tiny stack plus one package (another lock), then a rebase onto it.
+    const stackDir = join(base, 'stack-v2');
+    await mkdir(stackDir);
+    const tiny = await readFile(join(REPO, 'stacks', 'tiny', 'stack.toml'), 'utf8');
+    await writeFile(join(stackDir, 'stack.toml'), tiny.replace('[run]\npackages = [', '[run]\npackages = ["zlib1g", '));
+    const v2 = await runCairn(['stack', 'create', '--config', join(stackDir, 'stack.toml'), '--build-image', 'cairn/build:v2', '--run-image', 'cairn/run:tiny-v2'], { env, timeoutMs: 240_000 });
+    assert.equal(v2.code, 0, v2.stderr);
+    const rebased = await runCairn(['rebase', 'seed', '--run-image', 'cairn/run:tiny-v2', '--json'], { env });
+    assert.equal(rebased.code, 0, rebased.stderr);
+    const store2 = await openLocalStore(env.CAIRN_HOME);
+    try {
+      const before = await loadImage(store2, digest);
+      const after = await loadImage(store2, 'seed:latest');
+      const runV1 = await loadImage(store2, 'cairn/run:tiny');
+      const runV2 = await loadImage(store2, 'cairn/run:tiny-v2');
+      const base1 = runV1.layers.length;
+      assert.notEqual(runV2.layers[0]!.digest, runV1.layers[0]!.digest, 'v2 is another base');
+      assert.deepEqual(after.layers.slice(0, runV2.layers.length).map((l) => l.digest), runV2.layers.map((l) => l.digest), 'the base is v2\'s');
+      assert.deepEqual(after.layers.slice(runV2.layers.length).map((l) => l.digest), before.layers.slice(base1).map((l) => l.digest), 'every app layer keeps its digest');
+      const { body } = await serve(podman, after, 'default-seed-v2', 3000);
+      assert.match(body, /"node":"v16\./);
+    } finally {
+      await store2.close();
+    }
   } finally {
     await podman.cleanup();
     await rm(base, { recursive: true, force: true });

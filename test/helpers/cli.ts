@@ -12,9 +12,13 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCairn(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+/** `umask`: run the CLI under this file-creation mask (through sh, which sets it before exec'ing node). */
+export function runCairn(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number; umask?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CAIRN_BIN, ...args], {
+    const argv = opts.umask === undefined
+      ? [process.execPath, CAIRN_BIN, ...args]
+      : ['/bin/sh', '-c', `umask ${opts.umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, process.execPath, CAIRN_BIN, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: opts.cwd ?? process.cwd(),
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
