@@ -9,6 +9,7 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeImage } from '../oci/copy.js';
 import { CairnError } from '../oci/errors.js';
+import { removeTree } from '../oci/remove-tree.js';
 import { loadImage } from '../oci/image.js';
 import type { Store } from '../oci/store/store.js';
 import { parseApiVersion } from '../lifecycle/api.js';
@@ -148,7 +149,7 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
     await commitCache(cache, result.exported, (m) => input.log('warn', m));
     return { ...result, digest };
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await removeTree(work);
   }
 }
 
