@@ -9,6 +9,7 @@ import { cp, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeImage } from '../oci/copy.js';
 import { CairnError } from '../oci/errors.js';
+import { removeTree } from '../oci/remove-tree.js';
 import { loadImage } from '../oci/image.js';
 import type { ProgressSink } from '../oci/progress.js';
 import type { Store } from '../oci/store/store.js';
@@ -175,7 +176,7 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
     if (input.sbomOutputDir) await copySboms(join(dirs.host.layers, 'sbom'), input.sbomOutputDir);
     return { ...result, digest };
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await removeTree(work);
   }
 }
 
