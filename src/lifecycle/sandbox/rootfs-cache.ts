@@ -80,7 +80,7 @@ export async function prepareRootfs(image: Image, cacheDir: string, opts: Prepar
 /** Removes a temp folder; what cannot be removed now is left to the next stale-temp cleanup. */
 function discard(tmp: string): void {
   try {
-    removeTree(tmp);
+    removeReadOnlyTree(tmp);
   } catch {
     // the folder's name marks it as this process's: once the process is gone it is stale and removed
   }
@@ -157,7 +157,7 @@ function makeOwnerReadable(root: string): void {
  * Removes a tree that may hold folders without write or execute permission (an image's 0555 folders), which
  * a non-root user cannot empty without first making them writable. Never follows symlinks.
  */
-export function removeTree(path: string): void {
+export function removeReadOnlyTree(path: string): void {
   try {
     rmSync(path, { recursive: true, force: true });
     return;

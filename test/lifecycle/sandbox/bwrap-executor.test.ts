@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { createBwrapExecutor } from '../../../src/lifecycle/sandbox/bwrap-executor.js';
 import type { Executor, RunSpec } from '../../../src/lifecycle/sandbox/executor.js';
-import { prepareRootfs, removeTree } from '../../../src/lifecycle/sandbox/rootfs-cache.js';
+import { prepareRootfs, removeReadOnlyTree } from '../../../src/lifecycle/sandbox/rootfs-cache.js';
 import { isCairnError } from '../../../src/oci/errors.js';
 import { needTool } from '../../helpers/tools.js';
 import { makeToolsImage } from './tools-image.js';
@@ -24,7 +24,7 @@ describe('bwrap executor', () => {
     bwrap = createBwrapExecutor({ rootfs });
   });
   after(async () => {
-    removeTree(work);
+    removeReadOnlyTree(work);
     await rm(work, { recursive: true, force: true });
   });
 

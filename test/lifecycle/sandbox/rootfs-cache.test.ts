@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { digestHex } from '../../../src/oci/digest.js';
 import type { Image } from '../../../src/oci/image.js';
-import { prepareRootfs, removeTree } from '../../../src/lifecycle/sandbox/rootfs-cache.js';
+import { prepareRootfs, removeReadOnlyTree } from '../../../src/lifecycle/sandbox/rootfs-cache.js';
 import { countingImage, makeToolsImage } from './tools-image.js';
 
 describe('prepareRootfs', () => {
@@ -20,7 +20,7 @@ describe('prepareRootfs', () => {
     work = await mkdtemp(join(tmpdir(), 'cairn-rootfs-cache-'));
   });
   after(async () => {
-    removeTree(work);
+    removeReadOnlyTree(work);
     await rm(work, { recursive: true, force: true });
   });
 

@@ -7,7 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBwrapExecutor } from '../../../src/lifecycle/sandbox/bwrap-executor.js';
-import { prepareRootfs, removeTree } from '../../../src/lifecycle/sandbox/rootfs-cache.js';
+import { prepareRootfs, removeReadOnlyTree } from '../../../src/lifecycle/sandbox/rootfs-cache.js';
 import { makeToolsImage } from './tools-image.js';
 
 const work = await mkdtemp(join(tmpdir(), 'cairn-unpriv-'));
@@ -38,5 +38,5 @@ try {
     rootfsUid: lstatSync(join(rootfs, 'bin/cat')).uid,
   }));
 } finally {
-  removeTree(work);
+  removeReadOnlyTree(work);
 }
