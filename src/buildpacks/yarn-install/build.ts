@@ -158,10 +158,15 @@ async function berry(ctx: BuildContext, y: Yarn, scripts: string[], registry: st
   const linker = ctx.config('YARN_NODE_LINKER') ?? yarnrcYmlValue(yml, 'nodeLinker') ?? 'pnp';
   const pnp = linker === 'pnp';
   const cache = await ctx.layer('yarn-cache', { types: { cache: true }, key: `yarn-cache berry layout ${LAYOUT}` });
+  const server = ctx.config('YARN_NPM_REGISTRY_SERVER') ?? registry;
+  // yarn 2+ refuses plain-http registries unless whitelisted: the registry the build was pointed at is.
+  const httpHost = server.startsWith('http://') ? new URL(server).hostname : undefined;
+  const whitelist = [ctx.config('YARN_UNSAFE_HTTP_WHITELIST'), httpHost].filter(Boolean).join(',');
   const env: Env = {
     ...ctx.env,
     YARN_GLOBAL_FOLDER: cache.path,
-    YARN_NPM_REGISTRY_SERVER: ctx.config('YARN_NPM_REGISTRY_SERVER') ?? registry,
+    YARN_NPM_REGISTRY_SERVER: server,
+    ...(whitelist ? { YARN_UNSAFE_HTTP_WHITELIST: whitelist } : {}),
     YARN_ENABLE_TELEMETRY: '0',
     YARN_ENABLE_PROGRESS_BARS: 'false',
     YARN_ENABLE_GLOBAL_CACHE: pnp ? 'false' : ctx.config('YARN_ENABLE_GLOBAL_CACHE') ?? 'true',
