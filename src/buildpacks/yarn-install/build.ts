@@ -1,31 +1,31 @@
 /**
  * cairn/yarn-install build. yarn itself (version.ts) is in the build-only layer `yarn` (from the registry,
  * integrity checked; never in the image), or is the release the app vendors (run with node; removed from
- * the app after the build, so the image holds no yarn either way).
+ * the app after the build, so the image holds no yarn either way). `yarn-cache` (cache only) holds yarn's
+ * cache (yarn 1 `YARN_CACHE_FOLDER`, yarn 2+ `YARN_GLOBAL_FOLDER`).
  *
- * Yarn 1 (classic), layers like cairn/npm-install's:
- * - `build-modules` (build, cache): `yarn install --frozen-lockfile --production=false` in a skeleton of
- *   the app (sdk node-project.ts); the build scripts run against it;
- * - `launch-modules` (launch): a copy pruned of devDependencies (`yarn install --production
- *   --frozen-lockfile --ignore-scripts --prefer-offline` over the copy, so addons built above stay built);
- *   the app's `node_modules` ends as a symlink into it;
- * - `yarn-cache` (cache only): `YARN_CACHE_FOLDER`.
- * Key of both module layers: sha256 of package.json, yarn.lock, the Node.js and yarn versions and the
+ * Yarn 1, and yarn 2+ with `nodeLinker: node-modules`: layers like cairn/npm-install's.
+ * - `build-modules` (build, cache): every dependency, installed in a skeleton of the app (sdk
+ *   node-project.ts): `yarn install --frozen-lockfile --production=false` / `yarn install --immutable`.
+ *   The build scripts run against it.
+ * - `launch-modules` (launch): a copy pruned of devDependencies (yarn 1: `yarn install --production
+ *   --frozen-lockfile --ignore-scripts --prefer-offline` over the copy, so addons built above stay built;
+ *   yarn 4: `yarn workspaces focus --all --production`). The app's `node_modules` ends as a symlink into it.
+ * Key of both: sha256 of package.json, yarn.lock, .yarnrc(.yml), the Node.js and yarn versions and the
  * architecture. Same key: nothing is installed.
  *
- * Yarn 2+ (berry) installs in the app (`yarn install --immutable`), with `YARN_GLOBAL_FOLDER` in the
- * `yarn-cache` layer. Plug'n'Play (the default `nodeLinker`): packages stay zipped in the project's cache
- * folder (committed for zero-installs, so nothing is fetched) and the launch layer `pnp` puts
- * `--require <app>/.pnp.cjs` (and the ESM loader when yarn wrote one) first in NODE_OPTIONS, so every node
- * process the image starts resolves through PnP. `nodeLinker: node-modules` writes node_modules into the
- * app. After the build scripts, `yarn workspaces focus --all --production` drops devDependencies (and, with
- * PnP, their zips).
+ * Yarn 2+ Plug'n'Play (the default `nodeLinker`) installs in the app (`yarn install --immutable`): the
+ * packages stay zipped in the project's cache folder, which ships with the app (committed for
+ * zero-installs, so nothing is fetched). After the build scripts, `yarn workspaces focus --all
+ * --production` rewrites .pnp.cjs without the devDependencies, whose zips are then removed. The launch
+ * layer `pnp` puts `--require <app>/.pnp.cjs` (and the ESM loader when yarn wrote one) first in
+ * NODE_OPTIONS, so every node process of the image resolves through PnP; node-start needs no change.
  */
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import semver from 'semver';
 import {
-  type BuildContext, type BuildResult, BuildpackError, cacheKey, copyTree, DEFAULT_NPM_REGISTRY, type Env, entryKind, installRelease, linkNodeModules,
+  type BuildContext, type BuildResult, BuildpackError, cacheKey, copyTree, DEFAULT_NPM_REGISTRY, type Env, entryKind, installRelease, type Layer, linkNodeModules,
   makeSkeleton, nodeToolchain, type PackageJson, parsePackageManager, pickRelease, readJsonIfExists, readLayerMetadata, readTextIfExists,
   registryPackage, runTool, scriptsToRun, type Toolchain,
 } from '../sdk/index.js';
@@ -103,34 +103,59 @@ async function runScripts(ctx: BuildContext, y: Yarn, scripts: string[], env: En
   }
 }
 
-async function classic(ctx: BuildContext, y: Yarn, tc: Toolchain, scripts: string[], registry: string): Promise<void> {
+/** How one yarn line installs in a skeleton and prunes a copy of it to production dependencies. */
+interface ModulesSteps {
+  env: Env;
+  install: string[];
+  /** Run in the launch copy; undefined when this yarn cannot prune (the copy keeps everything). */
+  prune: string[] | undefined;
+}
+
+/**
+ * The two module layers (yarn 1, and yarn 2+ with `nodeLinker: node-modules`): install in a skeleton of
+ * the app in `build-modules`, run the build scripts against it, prune a copy in `launch-modules`.
+ */
+async function moduleLayers(ctx: BuildContext, y: Yarn, tc: Toolchain, scripts: string[], steps: ModulesSteps): Promise<void> {
   const { log } = ctx;
-  const manifest = (await readTextIfExists(join(ctx.appDir, 'package.json')))!;
-  const lockfile = await readTextIfExists(join(ctx.appDir, 'yarn.lock'));
-  const cache = await ctx.layer('yarn-cache', { types: { cache: true }, key: `yarn-cache classic layout ${LAYOUT}` });
-  const env: Env = { ...ctx.env, YARN_CACHE_FOLDER: cache.path, YARN_REGISTRY: registry, npm_config_registry: registry, YARN_DISABLE_SELF_UPDATE_CHECK: 'true', YARN_IGNORE_PATH: 'true' };
-  const key = cacheKey({ manifest, lockfile, node: tc.node, yarn: y.version, arch: tc.arch, layout: LAYOUT });
+  const text = (f: string) => readTextIfExists(join(ctx.appDir, f));
+  const key = cacheKey({
+    manifest: await text('package.json'), lockfile: await text('yarn.lock'), yarnrc: await text('.yarnrc'), yarnrcYml: await text('.yarnrc.yml'),
+    node: tc.node, yarn: y.version, arch: tc.arch, layout: LAYOUT,
+  });
   const buildModules = await ctx.layer('build-modules', { types: { build: true, cache: true }, key });
   const launchModules = await ctx.layer('launch-modules', { types: { launch: true }, key });
-  const frozen = lockfile === undefined ? [] : ['--frozen-lockfile'];
-  if (lockfile === undefined) log.info('no yarn.lock: installing the newest versions package.json allows (commit a lockfile for repeatable builds)');
+  const project = (l: Layer) => join(l.path, 'project');
   if (buildModules.reused) {
-    log.info(`Reusing node_modules: package.json, yarn.lock, Node.js and yarn unchanged (${key.slice(0, 19)}…)`);
+    log.info(`Reusing node_modules: package.json, yarn.lock, yarn settings, Node.js and yarn unchanged (${key.slice(0, 19)}…)`);
   } else {
-    await makeSkeleton(ctx.appDir, join(buildModules.path, 'project'));
-    await yarn(ctx, y, ['install', ...frozen, '--production=false', '--non-interactive'], join(buildModules.path, 'project'), env);
-    await buildModules.prepend('NODE_PATH', join(buildModules.path, 'project', 'node_modules'), ':', { scope: 'build' });
+    await makeSkeleton(ctx.appDir, project(buildModules));
+    await yarn(ctx, y, steps.install, project(buildModules), steps.env);
+    await buildModules.prepend('NODE_PATH', join(project(buildModules), 'node_modules'), ':', { scope: 'build' });
   }
   if (launchModules.reused) {
     log.info('Reusing the launch node_modules layer of the previous image');
   } else {
     log.info('Preparing the launch node_modules without devDependencies');
-    await copyTree(join(buildModules.path, 'project'), join(launchModules.path, 'project'));
-    await yarn(ctx, y, ['install', '--production', ...frozen, '--ignore-scripts', '--prefer-offline', '--non-interactive'], join(launchModules.path, 'project'), env);
+    await copyTree(project(buildModules), project(launchModules));
+    if (steps.prune) await yarn(ctx, y, steps.prune, project(launchModules), steps.env);
   }
-  await linkNodeModules(ctx.appDir, join(buildModules.path, 'project', 'node_modules'));
-  await runScripts(ctx, y, scripts, env);
-  await linkNodeModules(ctx.appDir, join(launchModules.path, 'project', 'node_modules'));
+  await linkNodeModules(ctx.appDir, join(project(buildModules), 'node_modules'));
+  await runScripts(ctx, y, scripts, steps.env);
+  await linkNodeModules(ctx.appDir, join(project(launchModules), 'node_modules'));
+}
+
+async function classic(ctx: BuildContext, y: Yarn, tc: Toolchain, scripts: string[], registry: string): Promise<void> {
+  const lockfile = await entryKind(join(ctx.appDir, 'yarn.lock'));
+  const cache = await ctx.layer('yarn-cache', { types: { cache: true }, key: `yarn-cache classic layout ${LAYOUT}` });
+  const env: Env = { ...ctx.env, YARN_CACHE_FOLDER: cache.path, YARN_REGISTRY: registry, npm_config_registry: registry, YARN_DISABLE_SELF_UPDATE_CHECK: 'true', YARN_IGNORE_PATH: 'true' };
+  const frozen = lockfile ? ['--frozen-lockfile'] : [];
+  if (!lockfile) ctx.log.info('no yarn.lock: installing the newest versions package.json allows (commit a lockfile for repeatable builds)');
+  await moduleLayers(ctx, y, tc, scripts, {
+    env,
+    install: ['install', ...frozen, '--production=false', '--non-interactive'],
+    // Over the copy: yarn removes the devDependencies and leaves what install scripts built above in place.
+    prune: ['install', '--production', ...frozen, '--ignore-scripts', '--prefer-offline', '--non-interactive'],
+  });
 }
 
 /** Removes the zips of `cacheDir` that `.pnp.cjs` no longer names (the devDependencies after focus). */
@@ -152,7 +177,14 @@ async function dropUnusedZips(appDir: string, cacheDir: string): Promise<number>
   return n;
 }
 
-async function berry(ctx: BuildContext, y: Yarn, scripts: string[], registry: string): Promise<void> {
+/** `yarn workspaces focus --all --production` is built into yarn 4; yarn 2 and 3 need a plugin. */
+function focusSupported(y: Yarn): boolean {
+  return semver.major(y.version) >= 4;
+}
+
+const FOCUS = ['workspaces', 'focus', '--all', '--production'];
+
+async function berry(ctx: BuildContext, y: Yarn, tc: Toolchain, scripts: string[], registry: string): Promise<void> {
   const { log } = ctx;
   const yml = (await readTextIfExists(join(ctx.appDir, '.yarnrc.yml'))) ?? '';
   const linker = ctx.config('YARN_NODE_LINKER') ?? yarnrcYmlValue(yml, 'nodeLinker') ?? 'pnp';
@@ -169,28 +201,32 @@ async function berry(ctx: BuildContext, y: Yarn, scripts: string[], registry: st
     ...(whitelist ? { YARN_UNSAFE_HTTP_WHITELIST: whitelist } : {}),
     YARN_ENABLE_TELEMETRY: '0',
     YARN_ENABLE_PROGRESS_BARS: 'false',
-    YARN_ENABLE_GLOBAL_CACHE: pnp ? 'false' : ctx.config('YARN_ENABLE_GLOBAL_CACHE') ?? 'true',
+    // PnP loads packages from the project's cache folder at run time: it must be in the app, not global.
+    ...(pnp ? { YARN_ENABLE_GLOBAL_CACHE: 'false' } : {}),
     ...(y.vendored ? {} : { YARN_IGNORE_PATH: '1' }),
   };
   const lockfile = await entryKind(join(ctx.appDir, 'yarn.lock'));
+  const immutable = lockfile ? ['--immutable'] : [];
   log.info(`nodeLinker ${linker}${pnp ? ' (Plug\'n\'Play)' : ''}`);
   if (!lockfile) log.info('no yarn.lock: installing the newest versions package.json allows (commit a lockfile for repeatable builds)');
-  await yarn(ctx, y, ['install', ...(lockfile ? ['--immutable'] : [])], ctx.appDir, env);
-  await runScripts(ctx, y, scripts, env);
-  const focus = await runTool(log, 'yarn workspaces focus --all --production', 'node', [y.js, 'workspaces', 'focus', '--all', '--production'], ctx.appDir, env);
-  if (focus.code !== 0) {
-    if (semver.major(y.version) < 4) log.warn(`yarn ${y.version} cannot leave devDependencies out (\`yarn workspaces focus\` needs yarn 4 or the workspace-tools plugin): they stay in the image`);
-    else throw yarnFailure('yarn workspaces focus --all --production', focus.code, focus.output);
+  if (!focusSupported(y)) log.warn(`yarn ${y.version} cannot leave devDependencies out (\`yarn workspaces focus\` needs yarn 4, or the workspace-tools plugin before it): they stay in the image`);
+  if (!pnp) {
+    await moduleLayers(ctx, y, tc, scripts, { env, install: ['install', ...immutable], prune: focusSupported(y) ? FOCUS : undefined });
+    await rm(join(ctx.appDir, '.yarn', 'install-state.gz'), { force: true });
+    return;
   }
-  if (pnp) {
+  await yarn(ctx, y, ['install', ...immutable], ctx.appDir, env);
+  await runScripts(ctx, y, scripts, env);
+  if (focusSupported(y)) {
+    await yarn(ctx, y, FOCUS, ctx.appDir, env);
     const dropped = await dropUnusedZips(ctx.appDir, yarnrcYmlValue(yml, 'cacheFolder') ?? '.yarn/cache');
     if (dropped) log.detail(`${dropped} devDependency archive(s) left out of the image`);
-    const loader = (await entryKind(join(ctx.appDir, '.pnp.loader.mjs'))) === 'file';
-    const opts = `--require ${join(ctx.appDir, '.pnp.cjs')}${loader ? ` --experimental-loader file://${join(ctx.appDir, '.pnp.loader.mjs')}` : ''}`;
-    const layer = await ctx.layer('pnp', { types: { launch: true }, key: `pnp ${opts} layout ${LAYOUT}` });
-    if (!layer.reused) await layer.prepend('NODE_OPTIONS', opts, ' ', { scope: 'launch' });
-    log.info(`At launch: NODE_OPTIONS starts with ${opts}`);
   }
+  const loader = (await entryKind(join(ctx.appDir, '.pnp.loader.mjs'))) === 'file';
+  const opts = `--require ${join(ctx.appDir, '.pnp.cjs')}${loader ? ` --experimental-loader file://${join(ctx.appDir, '.pnp.loader.mjs')}` : ''}`;
+  const layer = await ctx.layer('pnp', { types: { launch: true }, key: `pnp ${opts} layout ${LAYOUT}` });
+  if (!layer.reused) await layer.prepend('NODE_OPTIONS', opts, ' ', { scope: 'launch' });
+  log.info(`At launch: NODE_OPTIONS starts with ${opts}`);
   await rm(join(ctx.appDir, '.yarn', 'install-state.gz'), { force: true });
 }
 
@@ -215,7 +251,7 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
   ctx.log.info(`Node.js ${tc.node} (${tc.arch})`);
   const y = await yarnTool(ctx, req, tc, registry);
   if (y.line === 'classic') await classic(ctx, y, tc, scripts, registry);
-  else await berry(ctx, y, scripts, registry);
+  else await berry(ctx, y, tc, scripts, registry);
   if (y.vendored) {
     await rm(join(ctx.appDir, y.vendored), { force: true });
     await rmdir(dirname(join(ctx.appDir, y.vendored))).catch(() => undefined); // only when nothing else is there

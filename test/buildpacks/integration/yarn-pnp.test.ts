@@ -1,8 +1,8 @@
 /**
  * cairn/yarn-install with a yarn 4 Plug'n'Play app with zero-installs (`.yarn/cache`, `.pnp.cjs` and the
  * release in `.yarn/releases` committed) through the creator, served under podman: the vendored yarn runs
- * with node and fetches nothing, the app starts through .pnp.cjs, and the image holds neither yarn nor
- * the devDependency's archive.
+ * with node and fetches nothing, the app starts through .pnp.cjs, the image holds neither yarn nor the
+ * devDependency's archive, and a rebuild gives the same image.
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
