@@ -12,10 +12,9 @@
  * pnpm versions and the architecture. Same key: nothing is installed.
  */
 import { join } from 'node:path';
-import semver from 'semver';
 import {
   type BuildContext, type BuildResult, BuildpackError, cacheKey, DEFAULT_NPM_REGISTRY, type Env, installRelease, linkNodeModules, makeSkeleton,
-  nodeToolchain, type PackageJson, parsePackageManager, pickRelease, readJsonIfExists, readLayerMetadata, readTextIfExists, registryPackage, runTool,
+  nodeToolchain, type PackageJson, type PackageRelease, parsePackageManager, readJsonIfExists, readLayerMetadata, readTextIfExists, registryPackage, resolveRelease, runTool,
   scriptsToRun,
 } from '../sdk/index.js';
 import { pnpmFailure } from './pnpm-errors.js';
@@ -39,16 +38,17 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
   // pnpm: the version chosen for this request and Node.js version last time, else a fresh choice.
   const prev = await readLayerMetadata(ctx.layersDir, 'pnpm');
   const source = registryPackage(registry, 'pnpm', ctx.env);
+  const choose = () => resolveRelease(source, req.range, tc.node, `pnpm ${req.range} (${req.source})`);
+  let release: PackageRelease | undefined;
   let version: string;
   if (prev && prev.request === req.range && prev.node === tc.node && typeof prev.version === 'string') version = prev.version;
-  else if (semver.valid(req.range)) version = req.range;
-  else version = pickRelease(await source.releases(), req.range, tc.node, `pnpm ${req.range} (${req.source})`).version;
+  else version = (release = await choose()).version;
   log.info(`pnpm ${version} (${req.source}), at build time only`);
   const tool = await ctx.layer('pnpm', { types: { build: true, cache: true }, key: `pnpm ${version} layout ${LAYOUT}`, metadata: { request: req.range, node: tc.node, version } });
   if (!tool.reused) {
-    const r = await source.release(version);
+    const r = release ?? (await choose());
     log.info(`Downloading ${r.tarball}`);
-    await installRelease(r, join(tool.path, 'package'), { env: ctx.env, staging: join(ctx.layersDir, '.staging-pnpm'), what: `pnpm ${version}` });
+    await installRelease(r, join(tool.path, 'package'), { env: ctx.env, staging: join(ctx.layersDir, '.staging-pnpm'), what: `pnpm ${r.version}` });
     log.detail(`${r.integrity.split('-')[0]} verified`);
   }
   const js = join(tool.path, 'package', 'bin', 'pnpm.cjs');

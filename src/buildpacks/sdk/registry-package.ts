@@ -84,6 +84,26 @@ export function registryPackage(registry: string, name: string, env: Env) {
   };
 }
 
+/**
+ * The release for `range` (exact: its own small document; a range: the packument, limited to versions
+ * `accept` allows), checked against the Node.js version (pickRelease). A missing exact version says so.
+ */
+export async function resolveRelease(pkg: ReturnType<typeof registryPackage>, range: string, node: string, what: string, accept: (version: string) => boolean = () => true): Promise<PackageRelease> {
+  const exact = semver.valid(range);
+  let releases: PackageRelease[];
+  if (exact) {
+    try {
+      releases = [await pkg.release(exact)];
+    } catch (e) {
+      if (e instanceof BuildpackError && /HTTP 404/.test(e.message)) releases = [];
+      else throw e;
+    }
+  } else {
+    releases = (await pkg.releases()).filter((r) => accept(r.version));
+  }
+  return pickRelease(releases, range, node, what);
+}
+
 /** Downloads `r` into `dest` (which must not exist), verified; returns the bytes downloaded. */
 export async function installRelease(r: PackageRelease, dest: string, opts: { env: Env; staging: string; what: string }): Promise<number> {
   const bytes = await downloadArchive(r.tarball, {

@@ -26,8 +26,8 @@ import { dirname, join } from 'node:path';
 import semver from 'semver';
 import {
   type BuildContext, type BuildResult, BuildpackError, cacheKey, copyTree, DEFAULT_NPM_REGISTRY, type Env, entryKind, installRelease, type Layer, linkNodeModules,
-  makeSkeleton, nodeToolchain, type PackageJson, parsePackageManager, pickRelease, readJsonIfExists, readLayerMetadata, readTextIfExists,
-  registryPackage, runTool, scriptsToRun, type Toolchain,
+  makeSkeleton, nodeToolchain, type PackageJson, type PackageRelease, parsePackageManager, readJsonIfExists, readLayerMetadata, readTextIfExists,
+  registryPackage, resolveRelease, runTool, scriptsToRun, type Toolchain,
 } from '../sdk/index.js';
 import { BERRY_PACKAGE, CLASSIC_PACKAGE, type YarnLine, type YarnRequest, yarnRequest, yarnrcValue, yarnrcYmlValue } from './version.js';
 import { yarnFailure } from './yarn-errors.js';
@@ -61,26 +61,21 @@ async function yarnTool(ctx: BuildContext, req: YarnRequest, tc: Toolchain, regi
     ctx.log.info(`yarn ${version} vendored by the app (${req.source}): nothing to download`);
     return { js, version, line: semver.major(version) >= 2 ? 'berry' : 'classic', vendored: req.path };
   }
+  // The version chosen for this request and Node.js version last time (kept in the layer), else a fresh choice.
   const request = `${req.line} ${req.range}`;
   const prev = await readLayerMetadata(ctx.layersDir, 'yarn');
   const pkg = registryPackage(registry, req.line === 'classic' ? CLASSIC_PACKAGE : BERRY_PACKAGE, ctx.env);
+  const choose = () => resolveRelease(pkg, req.range, tc.node, `yarn ${req.range} (${req.source})`, (v) => (req.line === 'classic') === (semver.major(v) < 2));
+  let release: PackageRelease | undefined;
   let version: string;
   if (prev && prev.request === request && prev.node === tc.node && typeof prev.version === 'string') version = prev.version;
-  else if (semver.valid(req.range)) version = req.range;
-  else {
-    const releases = (await pkg.releases()).filter((r) => (req.line === 'classic') === (semver.major(r.version) < 2));
-    version = pickRelease(releases, req.range, tc.node, `yarn ${req.range} (${req.source})`).version;
-  }
-  if (req.line === 'classic' && semver.major(version) >= 2) throw new BuildpackError(`yarn ${version} is not a yarn 1 release`, { hint: 'internal' });
+  else version = (release = await choose()).version;
   ctx.log.info(`yarn ${version} (${req.source}), at build time only`);
   const layer = await ctx.layer('yarn', { types: { build: true, cache: true }, key: `yarn ${version} layout ${LAYOUT}`, metadata: { request, node: tc.node, version } });
   if (!layer.reused) {
-    const r = await pkg.release(version).catch((e: unknown) => {
-      if (e instanceof BuildpackError && /404/.test(e.message)) throw new BuildpackError(`yarn ${version} (${req.source}) is not in ${pkg.what}`, { hint: 'ask for a yarn version that exists' });
-      throw e;
-    });
+    const r = release ?? (await choose());
     ctx.log.info(`Downloading ${r.tarball}`);
-    await installRelease(r, join(layer.path, 'package'), { env: ctx.env, staging: join(ctx.layersDir, '.staging-yarn'), what: `yarn ${version}` });
+    await installRelease(r, join(layer.path, 'package'), { env: ctx.env, staging: join(ctx.layersDir, '.staging-yarn'), what: `yarn ${r.version}` });
     ctx.log.detail(`${r.integrity.split('-')[0]} verified`);
   }
   return { js: join(layer.path, 'package', 'bin', 'yarn.js'), version, line: req.line };
