@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import {
   type BuildContext, type BuildResult, BuildpackError, cacheKey, DEFAULT_NPM_REGISTRY, type Env, installRelease, linkNodeModules, makeSkeleton,
   nodeToolchain, type PackageJson, type PackageRelease, parsePackageManager, readJsonIfExists, readLayerMetadata, readTextIfExists, registryPackage, resolveRelease, runTool,
-  scriptsToRun,
+  scriptsToRun, writeModulesSboms,
 } from '../sdk/index.js';
 import { pnpmFailure } from './pnpm-errors.js';
 import { pnpmRequest } from './version.js';
@@ -99,5 +99,6 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
     }
   }
   await linkNodeModules(ctx.appDir, join(launchModules.path, 'project', 'node_modules'));
+  await writeModulesSboms(ctx, buildModules, launchModules, join('project', 'node_modules'));
   return {};
 }

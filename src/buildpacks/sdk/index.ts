@@ -20,3 +20,4 @@ export { DEFAULT_NPM_REGISTRY, installRelease, registryPackage, resolveRelease, 
 export {
   linkNodeModules, makeSkeleton, nodeToolchain, outputTail, type PackageJson, type PackageManagerField, parsePackageManager, runTool, scriptsToRun, type Toolchain,
 } from './node-project.js';
+export { installedPackages, writeModulesSboms } from './modules-sbom.js';

@@ -27,7 +27,7 @@ import semver from 'semver';
 import {
   type BuildContext, type BuildResult, BuildpackError, cacheKey, copyTree, DEFAULT_NPM_REGISTRY, type Env, entryKind, installRelease, type Layer, linkNodeModules,
   makeSkeleton, nodeToolchain, type PackageJson, type PackageRelease, parsePackageManager, readJsonIfExists, readLayerMetadata, readTextIfExists,
-  registryPackage, resolveRelease, runTool, scriptsToRun, type Toolchain,
+  registryPackage, resolveRelease, runTool, scriptsToRun, type Toolchain, writeModulesSboms,
 } from '../sdk/index.js';
 import { BERRY_PACKAGE, CLASSIC_PACKAGE, type YarnLine, type YarnRequest, yarnRequest, yarnrcValue, yarnrcYmlValue } from './version.js';
 import { yarnFailure } from './yarn-errors.js';
@@ -137,6 +137,7 @@ async function moduleLayers(ctx: BuildContext, y: Yarn, tc: Toolchain, scripts: 
   await linkNodeModules(ctx.appDir, join(project(buildModules), 'node_modules'));
   await runScripts(ctx, y, scripts, steps.env);
   await linkNodeModules(ctx.appDir, join(project(launchModules), 'node_modules'));
+  await writeModulesSboms(ctx, buildModules, launchModules, join('project', 'node_modules'));
 }
 
 async function classic(ctx: BuildContext, y: Yarn, tc: Toolchain, scripts: string[], registry: string): Promise<void> {

@@ -65,6 +65,7 @@ test('pnpm: frozen lockfile through the mirror, pnpm only at build time, product
   assert.ok(modules.some((p) => p.includes('/ms@2.1.3/node_modules/ms/')));
   assert.equal(modules.filter((p) => p.includes('is-number')).length, 0, 'devDependencies in the launch layer');
   assert.ok(paths.includes('workspace/built.json'), 'the build script ran');
+  assert.ok(paths.includes('layers/sbom/launch/cairn_pnpm-install/launch-modules/sbom.cdx.json'), 'the launch layer\'s SBOM');
 
   const again = await buildApp(h!, { fixture: 'pnpm' });
   t.diagnostic(`rebuild ${again.ms} ms, ${again.requests.length} mirror requests`);

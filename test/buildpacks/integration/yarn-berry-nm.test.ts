@@ -43,6 +43,7 @@ test('yarn 4 node-modules linker: yarn from the registry, production modules, re
   assert.equal(modules.filter((p) => p.includes('is-number')).length, 0, 'devDependencies in the launch layer');
   assert.equal(paths.filter((p) => /cairn_yarn-install\/(yarn|yarn-cache)\/|(^|\/)yarn\.js$/.test(p)).length, 0, 'no yarn in the image');
   assert.ok(paths.includes('workspace/built.json'), 'the build script ran');
+  assert.ok(paths.includes('layers/sbom/launch/cairn_yarn-install/launch-modules/sbom.cdx.json'), 'the launch layer\'s SBOM');
   assert.deepEqual(processes(b).map((p) => p.command), [['node', 'server.js']]);
   const again = await buildApp(h!, { fixture: 'yarn-berry-nm' });
   t.diagnostic(`rebuild ${again.ms} ms, ${again.requests.length} mirror requests`);

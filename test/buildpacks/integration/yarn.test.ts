@@ -70,6 +70,7 @@ test('yarn 1: frozen lockfile, yarn only at build time, devDependencies pruned, 
   assert.ok(modules.some((p) => p.includes('/node_modules/express/')));
   assert.equal(modules.filter((p) => p.includes('/node_modules/is-number/')).length, 0, 'devDependencies in the launch layer');
   assert.ok(paths.includes('workspace/built.json'), 'the build script ran');
+  assert.ok(paths.includes('layers/sbom/launch/cairn_yarn-install/launch-modules/sbom.cdx.json'), 'the launch layer\'s SBOM');
 
   const again = await buildApp(h!, { fixture: 'yarn1' });
   t.diagnostic(`rebuild ${again.ms} ms, ${again.requests.length} mirror requests`);
