@@ -71,6 +71,7 @@ test('yarn 4 Plug\'n\'Play with zero-installs: offline install, started through 
   assert.equal(paths.filter((p) => p.startsWith('workspace/.yarn/releases/')).length, 0, 'no yarn in the image');
   assert.ok(paths.includes('workspace/built.json'), 'the build script ran');
   const again = await buildApp(h!, { fixture: 'yarn-berry-pnp' });
+  t.diagnostic(`rebuild ${again.ms} ms, ${again.requests.length} mirror requests`);
   assert.deepEqual(again.requests.filter((r) => !r.cached), [], 'the rebuild fetched nothing');
   assert.equal(again.image.digest, b.image.digest);
   if (!needTool(t, 'podman')) return;
