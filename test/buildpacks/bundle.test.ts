@@ -52,7 +52,7 @@ test('buildpacks import only their SDK, node: modules, semver and smol-toml', as
 test('bundled folders: buildpack.toml the lifecycle reads, executable sh wrappers, single-file ESM programs', async () => {
   const mod = (await import(pathToFileURL(join(REPO, 'scripts', 'bundle-buildpacks.mjs')).href)) as { bundleBuildpacks(out: string, o?: { versioned?: boolean }): Promise<{ id: string; version: string; dir: string }[]> };
   const flat = await mod.bundleBuildpacks(join(dir, 'flat'));
-  assert.deepEqual(flat.map((b) => b.id), ['cairn/node-engine', 'cairn/node-start', 'cairn/npm-install', 'cairn/procfile']);
+  assert.deepEqual(flat.map((b) => b.id), ['cairn/node-engine', 'cairn/node-start', 'cairn/npm-install', 'cairn/pnpm-install', 'cairn/procfile', 'cairn/yarn-install']);
   for (const b of flat) {
     assert.equal(b.dir, join(dir, 'flat', b.id.replace('/', '_')));
     const d = parseBuildpackToml(await readFile(join(b.dir, 'buildpack.toml'), 'utf8'));

@@ -7,9 +7,11 @@ import { after, before, test } from 'node:test';
 import { detect as nodeEngine } from '../../src/buildpacks/node-engine/detect.js';
 import { detect as nodeStart } from '../../src/buildpacks/node-start/detect.js';
 import { detect as npmInstall } from '../../src/buildpacks/npm-install/detect.js';
+import { detect as pnpmInstall } from '../../src/buildpacks/pnpm-install/detect.js';
 import { detect as procfile } from '../../src/buildpacks/procfile/detect.js';
 import type { DetectContext } from '../../src/buildpacks/sdk/context.js';
 import { type DetectResult, runDetect } from '../../src/buildpacks/sdk/run.js';
+import { detect as yarnInstall } from '../../src/buildpacks/yarn-install/detect.js';
 import { parseBuildPlan } from '../../src/lifecycle/files/build-plan.js';
 
 let dir: string;
@@ -72,3 +74,27 @@ test('procfile: a Procfile with a process', async () => {
   assert.equal((await run(procfile, {})).code, 100);
   assert.equal((await run(procfile, { Procfile: 'this is not a procfile' })).code, 1);
 });
+
+test('yarn-install and pnpm-install: their lockfile or packageManager; never the same app as each other or npm-install', async () => {
+  const cases: [Record<string, string>, 'npm' | 'yarn' | 'pnpm' | 'none'][] = [
+    [{ 'package.json': '{}', 'yarn.lock': '' }, 'yarn'],
+    [{ 'package.json': '{}', 'pnpm-lock.yaml': '' }, 'pnpm'],
+    [{ 'package.json': '{}', 'yarn.lock': '', 'package-lock.json': '{}' }, 'npm'],
+    [{ 'package.json': '{}', 'pnpm-lock.yaml': '', 'npm-shrinkwrap.json': '{}' }, 'npm'],
+    [{ 'package.json': '{"packageManager":"yarn@4.1.0"}' }, 'yarn'],
+    [{ 'package.json': '{"packageManager":"yarn@4.1.0"}', 'package-lock.json': '{}' }, 'yarn'],
+    [{ 'package.json': '{"packageManager":"pnpm@9.1.0"}', 'yarn.lock': '' }, 'pnpm'],
+    [{ 'package.json': '{}' }, 'npm'],
+    [{ 'yarn.lock': '' }, 'none'],
+  ];
+  for (const [files, want] of cases) {
+    const got = { npm: (await run(npmInstall, files)).code, yarn: (await run(yarnInstall, files)).code, pnpm: (await run(pnpmInstall, files)).code };
+    for (const tool of ['npm', 'yarn', 'pnpm'] as const) assert.equal(got[tool], tool === want ? 0 : 100, `${tool} on ${JSON.stringify(files)}`);
+  }
+  const yarn = await run(yarnInstall, { 'package.json': '{}', 'yarn.lock': '' });
+  assert.deepEqual(yarn.plan.provides, [{ name: 'node_modules' }]);
+  assert.deepEqual(yarn.plan.requires, [{ name: 'node', metadata: { build: true, launch: true } }, { name: 'node_modules', metadata: {} }]);
+  assert.deepEqual((await run(pnpmInstall, { 'package.json': '{}', 'pnpm-lock.yaml': '' })).plan.requires.map((r) => r.name), ['node', 'node_modules']);
+  assert.equal((await run(yarnInstall, { 'package.json': '{oops', 'yarn.lock': '' })).code, 1, 'invalid package.json is an error');
+});
+

@@ -16,3 +16,8 @@ export { parseProcfile, type ProcfileEntry } from './procfile.js';
 export { cycloneDx, hashesFromIntegrity, npmPurl, sbomCreated, spdx, type SbomComponent, type SbomSubject } from './sbom.js';
 export { copyTree, entryKind, readJsonIfExists, readTextIfExists } from './files.js';
 export { cacheKey } from './cache-key.js';
+export { DEFAULT_NPM_REGISTRY, installRelease, registryPackage, resolveRelease, type PackageRelease } from './registry-package.js';
+export {
+  linkNodeModules, makeSkeleton, nodeToolchain, outputTail, type PackageJson, type PackageManagerField, parsePackageManager, runTool, scriptsToRun, type Toolchain,
+} from './node-project.js';
+export { installedPackages, writeModulesSboms } from './modules-sbom.js';

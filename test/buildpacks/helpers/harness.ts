@@ -39,9 +39,11 @@ export const NODE_ENGINE = 'cairn/node-engine';
 export const NPM_INSTALL = 'cairn/npm-install';
 export const NODE_START = 'cairn/node-start';
 export const PROCFILE = 'cairn/procfile';
+export const YARN_INSTALL = 'cairn/yarn-install';
+export const PNPM_INSTALL = 'cairn/pnpm-install';
 
 /** The Node.js orders of the default builder (item 8 is not ours; this is the part these buildpacks form). */
-export const NODE_ORDER = [[NODE_ENGINE, NPM_INSTALL, NODE_START], [NODE_ENGINE, NODE_START], [PROCFILE]];
+export const NODE_ORDER = [[NODE_ENGINE, YARN_INSTALL, NODE_START], [NODE_ENGINE, PNPM_INSTALL, NODE_START], [NODE_ENGINE, NPM_INSTALL, NODE_START], [NODE_ENGINE, NODE_START], [PROCFILE]];
 
 export interface Harness {
   base: string;
