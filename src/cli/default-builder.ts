@@ -9,13 +9,17 @@
  * 3. the builder (builders/bookworm/builder.toml: the bundled buildpacks of dist/buildpacks/).
  *
  * Every step is deterministic, so two machines (or two concurrent builds) make the same digests, and each
- * image is stored only once it is complete.
+ * image is stored only once it is complete. A default builder made by another cairn (other buildpacks, another
+ * lock) is noticed by its inputs label and made anew.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { DEFAULT_BUILDER } from '../builder/suggest.js';
 import { StrictTable } from '../builder/strict-toml.js';
 import { CairnError, messageOf } from '../oci/errors.js';
+import { loadImage } from '../oci/image.js';
+import { setLabels } from '../oci/mutate.js';
 import { openTarget, type RegistryOptions } from '../oci/open-target.js';
 import { cairnHome } from '../oci/store/local.js';
 import { hasManifest } from '../oci/store/store.js';
@@ -33,34 +37,56 @@ const BUILD_IMAGE = 'cairn/build:bookworm';
 const RUN_IMAGE = 'cairn/run:tiny';
 const NPM_REGISTRY = 'https://registry.npmjs.org';
 
-/** True when the local store holds `ref`. */
-async function inLocalStore(ref: string, ctx: CliContext, reg: RegistryOptions): Promise<boolean> {
-  const t = await openTarget(parseTarget(ref), 'read', targetContext(ctx), reg);
+/**
+ * The label recording what the default builder was made from: a digest of every input shipped with cairn (the
+ * stack definition and lock, builder.toml, runtime.toml, the bundled buildpacks) and cairn's version. A builder
+ * whose label differs was made by another cairn, and is made anew.
+ */
+const INPUTS_LABEL = 'dev.cairn.default-builder.inputs';
+
+async function defaultBuilderInputs(): Promise<string> {
+  const hash = createHash('sha256').update(`cairn ${VERSION}\n`);
+  const files = ['stacks/tiny/stack.toml', 'stacks/tiny/stack.lock', 'builders/bookworm/builder.toml', 'builders/bookworm/runtime.toml'];
+  const bundles = packageFile('dist/buildpacks');
+  for (const f of (await readdir(bundles, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
+    files.push(relative(join(bundles, '..', '..'), join(f.parentPath, f.name)));
+  }
+  for (const f of files.sort()) hash.update(`${f}\n`).update(await readFile(packageFile(f))).update('\n');
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** The inputs label of the default builder in the local store; undefined when it is not there. */
+async function madeFrom(ctx: CliContext, reg: RegistryOptions): Promise<string | undefined> {
+  const t = await openTarget(parseTarget(DEFAULT_BUILDER), 'read', targetContext(ctx), reg);
   try {
-    return await hasManifest(t.store, t.key);
+    if (!(await hasManifest(t.store, t.key))) return undefined;
+    return (await loadImage(t.store, t.key, { platform: hostPlatform(process.arch) })).config.config?.Labels?.[INPUTS_LABEL] ?? '';
   } finally {
     await t.store.close();
   }
 }
 
-/** Makes the default builder in the local store unless it is there. `log` reports each step. */
+/** Makes the default builder in the local store unless it is there, made from this cairn's files. `log` reports each step. */
 export async function ensureDefaultBuilder(ctx: CliContext, reg: RegistryOptions, log: (message: string) => void): Promise<void> {
-  if (await inLocalStore(DEFAULT_BUILDER, ctx, reg)) return;
+  const inputs = await defaultBuilderInputs();
+  const current = await madeFrom(ctx, reg);
+  if (current === inputs) return;
   const started = performance.now();
   const step = (m: string): void => log(`[default builder] ${m}`);
-  step(`${DEFAULT_BUILDER} is not in the local store: making it once (a Debian 12 stack, Node.js for the buildpacks, cairn's buildpacks)`);
+  step(current === undefined
+    ? `${DEFAULT_BUILDER} is not in the local store: making it once (a Debian 12 stack, Node.js for the buildpacks, cairn's buildpacks)`
+    : `${DEFAULT_BUILDER} in the local store was made by another version of cairn: making it anew`);
   const home = cairnHome(ctx.env);
   const warn = (m: string): void => void ctx.stderr.write(`warning: ${m}\n`);
 
-  if (!(await inLocalStore(BUILD_IMAGE, ctx, reg) && await inLocalStore(RUN_IMAGE, ctx, reg))) {
-    step('composing the stack from Debian packages (stacks/tiny)');
-    const stack = await makeStack({
-      configPath: packageFile('stacks/tiny/stack.toml'), configName: 'stacks/tiny/stack.toml', home, update: false, now: ctx.now(),
-      root: process.getuid?.() === 0, log: (m) => step(m), warn,
-    });
-    await store(stack.build, parseTarget(BUILD_IMAGE), ctx, reg);
-    await store(stack.run, parseTarget(RUN_IMAGE), ctx, reg);
-  }
+  // The stack's layers are cached by lock: when only the buildpacks changed, this composes nothing.
+  step('the stack from Debian packages (stacks/tiny)');
+  const stack = await makeStack({
+    configPath: packageFile('stacks/tiny/stack.toml'), configName: 'stacks/tiny/stack.toml', home, update: false, now: ctx.now(),
+    root: process.getuid?.() === 0, log: (m) => step(m), warn,
+  });
+  await store(stack.build, parseTarget(BUILD_IMAGE), ctx, reg);
+  await store(stack.run, parseTarget(RUN_IMAGE), ctx, reg);
 
   const pin = await runtimePin(packageFile('builders/bookworm/runtime.toml'));
   const platform = hostPlatform(process.arch);
@@ -82,7 +108,7 @@ export async function ensureDefaultBuilder(ctx: CliContext, reg: RegistryOptions
       hostPlatform: platform, version: VERSION, runtimes: [{ name: 'node', dir: runtime }], openImage: images.open,
       ...(ctx.env.PATH ? { searchPath: ctx.env.PATH } : {}), warn,
     });
-    const digest = await store(made.image, parseTarget(DEFAULT_BUILDER), ctx, reg);
+    const digest = await store(setLabels(made.image, { [INPUTS_LABEL]: inputs }), parseTarget(DEFAULT_BUILDER), ctx, reg);
     step(`${DEFAULT_BUILDER} ${digest} made in ${((performance.now() - started) / 1000).toFixed(1)} s; later builds reuse it`);
   } finally {
     await images.closeAll();
