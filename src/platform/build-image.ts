@@ -17,6 +17,8 @@ import { parseApiVersion } from '../lifecycle/api.js';
 import type { Cache } from '../lifecycle/cache/cache.js';
 import { openImageCache } from '../lifecycle/cache/image-cache.js';
 import { openVolumeCache } from '../lifecycle/cache/volume-cache.js';
+import type { BuildMetadataProcess } from '../lifecycle/files/build-metadata-toml.js';
+import type { GroupEntry } from '../lifecycle/files/group-toml.js';
 import { parseOrderToml } from '../lifecycle/files/order-toml.js';
 import { parseRunToml } from '../lifecycle/files/run-toml.js';
 import { readCnbFile } from '../lifecycle/files/toml.js';
@@ -29,6 +31,8 @@ import { prepareRootfs } from '../lifecycle/sandbox/rootfs-cache.js';
 import { sha256 } from '../oci/digest.js';
 import type { LoadedSource } from '../builder/buildpack-source.js';
 import { appFileFilter, type AppFileRules } from './app-files.js';
+import { appDigest } from './app-digest.js';
+import { inputsDigest, readBuildRecord, writeBuildRecord } from './build-record.js';
 import { selectBuildpacks } from './select-buildpacks.js';
 
 /** The Platform API cairn speaks to its lifecycle. */
@@ -90,6 +94,13 @@ export interface BuildImageInput {
   /** `PATH` to find bwrap with. */
   searchPath?: string;
   onPhase?: (phase: string, state: 'start' | 'end') => void;
+  /**
+   * Skip the lifecycle when nothing changed since the last build of these outputs and they still hold its image
+   * (build-record.ts). Not with `buildpacks`, whose folders and images are not part of the record.
+   */
+  reuse?: boolean;
+  /** cairn's version, part of a build's recorded inputs. */
+  toolVersion?: string;
   /** Blob transfers while the image is written to its outputs. */
   progress?: ProgressSink;
   /** Each buildpack's bin/build output as it comes. */
@@ -97,9 +108,16 @@ export interface BuildImageInput {
   signal?: AbortSignal;
 }
 
-export interface BuildImageResult extends CreateResult {
+export interface BuildSummary {
+  /** The image's manifest digest. */
   digest: string;
+  /** The buildpack group that built it. */
+  buildpacks: GroupEntry[];
+  processes: BuildMetadataProcess[];
 }
+
+/** `reused`: nothing changed since the last build of these outputs (build-record.ts); the lifecycle did not run. */
+export type BuildImageResult = (BuildSummary & { reused: true }) | (BuildSummary & CreateResult & { reused: false });
 
 export async function buildImage(input: BuildImageInput): Promise<BuildImageResult> {
   const builder = await loadImage(input.builder.store, input.builder.ref, { platform: input.platform });
@@ -115,6 +133,12 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
   }
   const order = await readCnbFile(join(rootfs, 'cnb/order.toml'), parseOrderToml);
   const runImage = input.runImage ?? (await input.openRunImage(await builderRunImage(rootfs, input.builder.name)));
+  const noOp = input.reuse && !input.buildpacks ? await checkNoOp(input, builder.digest, runImage) : undefined;
+  if (noOp?.reused) {
+    for (const o of input.outputs) await o.store.close();
+    input.log('info', `nothing changed since the last build: ${noOp.reused.digest} reused`);
+    return { ...noOp.reused, reused: true };
+  }
 
   const work = join(input.home, 'builds', randomBytes(6).toString('hex'));
   try {
@@ -174,10 +198,35 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
     }
     await commitCache(cache, result.exported, (m) => input.log('warn', m));
     if (input.sbomOutputDir) await copySboms(join(dirs.host.layers, 'sbom'), input.sbomOutputDir);
-    return { ...result, digest };
+    const summary = { digest, buildpacks: result.detected.group.group, processes: result.built.processes };
+    if (noOp) await writeBuildRecord(input.home, input.outputs.map((o) => o.name), { inputs: noOp.inputs, ...summary });
+    return { ...result, ...summary, reused: false };
   } finally {
     await removeTree(work);
   }
+}
+
+/** The build's inputs digest, and the recorded build when it had the same inputs and every output still holds its image. */
+async function checkNoOp(input: BuildImageInput, builderDigest: string, runImage: ImageRef): Promise<{ inputs: string; reused?: BuildSummary }> {
+  const inputs = inputsDigest({
+    tool: input.toolVersion ?? null,
+    builder: builderDigest,
+    runImage: (await runImage.store.getManifest(runImage.ref)).digest,
+    app: await appDigest(input.appDir, appFileFilter(input.appDir, input.appFiles ?? {})),
+    appFiles: input.appFiles ?? {},
+    env: input.env ?? {},
+    caCerts: input.caCerts ?? [],
+    created: input.created?.toISOString() ?? null,
+    processType: input.processType ?? null,
+    platform: input.platform,
+  });
+  const record = await readBuildRecord(input.home, input.outputs.map((o) => o.name));
+  if (record?.inputs !== inputs) return { inputs };
+  for (const o of input.outputs) {
+    const held = await o.store.getManifest(o.tag).then((m) => m.digest as string, () => undefined);
+    if (held !== record.digest) return { inputs };
+  }
+  return { inputs, reused: { digest: record.digest, buildpacks: record.buildpacks, processes: record.processes } };
 }
 
 async function openCache(input: BuildImageInput, work: string): Promise<Cache> {

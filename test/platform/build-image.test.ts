@@ -48,8 +48,10 @@ test('build an app with a builder image, twice: same digest, app folder untouche
     });
   };
   const first = await run();
+  assert.ok(first.reused === false);
   assert.deepEqual(first.detected.group.group.map((g) => g.id), ['test/greeter']);
   const second = await run();
+  assert.ok(second.reused === false, 'the library runs the lifecycle unless asked to reuse');
   assert.equal(second.digest, first.digest, 'same source, same digest');
   assert.equal(second.exported.reusedLayers, 2);
   assert.deepEqual(await readdir(app), ['greeting.txt'], 'the user\'s app folder is not written');

@@ -21,6 +21,7 @@ import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
 import { hostPlatform } from '../platform.js';
 import { openWithPolicy, PULL_POLICIES, type PullPolicy } from '../pull-policy.js';
 import { progressReporter } from '../progress-reporter.js';
+import { VERSION } from '../version.js';
 import { imageOpener } from './builder.js';
 
 /** pack build flags cairn does not implement, and why. */
@@ -119,6 +120,8 @@ export function buildCommand(ctx: CliContext): Command {
       ...(o.cacheDir ? { cacheDir: resolve(ctx.cwd, o.cacheDir as string) } : {}),
       ...(cacheImage ? { cacheImage: { store: cacheImage.store, tag: cacheImage.key } } : {}),
       clearCache: Boolean(o.clearCache),
+      reuse: !o.clearCache,
+      toolVersion: VERSION,
       ...(o.sbomOutputDir ? { sbomOutputDir: resolve(ctx.cwd, o.sbomOutputDir as string) } : {}),
       ...(o.creationTime ? { created: creationTime(o.creationTime as string, ctx) } : {}),
       ...(o.defaultProcess ? { processType: o.defaultProcess as string } : {}),
@@ -150,7 +153,7 @@ export function buildCommand(ctx: CliContext): Command {
     });
     const seconds = (ctx.now().getTime() - started) / 1000;
     if (o.json) {
-      ctx.stdout.write(JSON.stringify({ image: refs, digest: result.digest, buildpacks: result.detected.group.group, processes: result.built.processes, seconds }) + '\n');
+      ctx.stdout.write(JSON.stringify({ image: refs, digest: result.digest, reused: result.reused, buildpacks: result.buildpacks, processes: result.processes, seconds }) + '\n');
     } else {
       ctx.stdout.write(`Successfully built image ${refs.join(', ')}\n  digest ${result.digest} (${seconds.toFixed(1)} s)\n`);
       if (target.kind === 'local') ctx.stdout.write(`  run it: cairn run ${image}\n`);
