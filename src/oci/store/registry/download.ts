@@ -1,13 +1,15 @@
 /**
  * Blob download (distribution-spec "Pulling blobs"): `GET /v2/<name>/blobs/<digest>`, redirects followed.
- * A connection that breaks or stalls mid-body is resumed with `Range: bytes=<received>-` (a server that ignores
- * Range and answers 200 is read from the start, skipping what was already passed on), within the retry budget.
+ * A connection that breaks or stalls mid-body, or a body that ends short of the descriptor's size, is resumed
+ * with `Range: bytes=<received>-` (a server that ignores Range and answers 200 is read from the start, skipping
+ * what was already passed on), within the retry budget.
  * The bytes are verified against the descriptor as they are consumed.
  */
 import { pipeline, Readable } from 'node:stream';
 import { type Digest, VerifyingStream } from '../../digest.js';
 import type { TransferOptions } from '../store.js';
 import type { RegistryClient } from './client.js';
+import { RegistryError } from './errors.js';
 import type { HttpResponse } from './http.js';
 import { RetryBudget } from './retry.js';
 
@@ -60,7 +62,10 @@ export async function downloadBlob(
             }
             yield chunk;
           }
-          return;
+          // A body that ends cleanly but short (a proxy or server cut it without closing the connection)
+          // is resumed like a broken one.
+          if (desc.size === undefined || got >= desc.size) return;
+          throw new RegistryError('UNREACHABLE', `${what}: the body ended after ${got} of ${desc.size} bytes`, { transient: true, hint: 'retry; if it persists, check the proxies between here and the registry' });
         } catch (e) {
           res.body.destroy();
           await budget.failed(client.networkError(e, what));
