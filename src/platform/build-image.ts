@@ -4,7 +4,6 @@
  * sandbox's `/`; the app is copied into a fresh work folder so that buildpacks never write the user's source;
  * the image goes to its outputs before the cache is committed, so a failed write never advances the cache.
  */
-import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeImage } from '../oci/copy.js';
@@ -22,6 +21,7 @@ import { type BuildDirs, identityDirs, SANDBOX_DIRS } from '../lifecycle/phases/
 import { createBwrapExecutor } from '../lifecycle/sandbox/bwrap-executor.js';
 import { createHostExecutor } from '../lifecycle/sandbox/host-executor.js';
 import { prepareRootfs } from '../lifecycle/sandbox/rootfs-cache.js';
+import { createWorkDir } from './work-dir.js';
 import { sha256 } from '../oci/digest.js';
 
 /** The Platform API cairn speaks to its lifecycle. */
@@ -92,7 +92,7 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
   const order = await readCnbFile(join(rootfs, 'cnb/order.toml'), parseOrderToml);
   const runImage = input.runImage ?? (await input.openRunImage(await builderRunImage(rootfs, input.builder.name)));
 
-  const work = join(input.home, 'builds', randomBytes(6).toString('hex'));
+  const work = await createWorkDir(join(input.home, 'builds'));
   const dirs: BuildDirs = inBuilder
     ? identityDirs({ ...SANDBOX_DIRS, buildConfig: join(work, 'build-config') })
     : {
@@ -106,8 +106,7 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
         sandbox: SANDBOX_DIRS,
       };
   try {
-    // 0700: the build's writable folders are reachable by nobody else on the host.
-    await mkdir(work, { recursive: true, mode: 0o700 });
+    // The work folder is 0700: the build's writable folders are reachable by nobody else on the host.
     for (const d of [dirs.host.app, dirs.host.layers]) await mkdir(d, { recursive: true });
     await cp(input.appDir, dirs.host.app, { recursive: true, verbatimSymlinks: true });
     await mkdir(join(dirs.host.platform, 'env'), { recursive: true });
