@@ -3,7 +3,8 @@
  * two other apps — in several rounds, starting from an empty home (so the builder's root filesystem is
  * extracted by all four at once). Every build succeeds; afterwards the local store validates (every digest
  * recomputed), every tag holds a complete image whose app layer has its app's content, every build cache
- * validates, and no work folder is left behind.
+ * validates, and no work folder is left behind. Each round also copies an image into the same store and
+ * removes the previous round's copy (which collects garbage under the store's lock) while the builds run.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -75,13 +76,21 @@ test('four builds at once in one CAIRN_HOME (the same app twice, and two others)
   const times: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const t0 = Date.now();
-    const results = await Promise.all(builds.map((b) => runCairn(['build', b.tag, '--path', b.app, ...fx.buildArgs], { env, timeoutMs: 240_000 })));
+    // Alongside, a copy into the same store and a removal (with its garbage collection) of the last round's copy.
+    const [results, others] = await Promise.all([
+      Promise.all(builds.map((b) => runCairn(['build', b.tag, '--path', b.app, ...fx.buildArgs], { env, timeoutMs: 240_000 }))),
+      Promise.all([
+        runCairn(['image', 'copy', fx.layout('test-run:v2'), `copied:r${round}`], { env }),
+        ...(round > 0 ? [runCairn(['image', 'rm', `copied:r${round - 1}`], { env })] : []),
+      ]),
+    ]);
     times.push(Date.now() - t0);
     results.forEach((r, i) => assert.equal(r.code, 0, `round ${round}, build ${i} (${builds[i]!.tag}):\n${r.stderr}`));
+    others.forEach((r) => assert.equal(r.code, 0, `round ${round}: ${r.stderr}`));
 
     const storeDir = join(env.CAIRN_HOME, 'store');
     const report = await validateLayout(storeDir);
-    assert.deepEqual(report.tags.sort(), ['other1:latest', 'other2:latest', 'same:latest']);
+    assert.deepEqual(report.tags.sort(), [`copied:r${round}`, 'other1:latest', 'other2:latest', 'same:latest']);
     const store = await openLayoutStore(storeDir);
     for (const [tag, dir] of Object.entries(apps)) {
       const image = await loadImage(store, `${tag}:latest`);
@@ -94,5 +103,5 @@ test('four builds at once in one CAIRN_HOME (the same app twice, and two others)
     }
     assert.deepEqual(await readdir(join(env.CAIRN_HOME, 'builds')), [], 'no work folder is left behind');
   }
-  t.diagnostic(`${ROUNDS} rounds of 4 concurrent builds: ${times.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s`);
+  t.diagnostic(`${ROUNDS} rounds of 4 concurrent builds (+ a copy and a removal): ${times.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s`);
 });
