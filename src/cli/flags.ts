@@ -11,11 +11,11 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-
 export function registryFlags(cmd: Command): Command {
   return cmd
     .option('--insecure-registry <host:port>', 'talk plain HTTP to this registry (repeatable)', collect)
-    .option('--ca-cert <file>', 'trust this PEM CA certificate for registry TLS (repeatable)', collect);
+    .option('--ca-cert <file>', 'trust this PEM CA certificate for registry TLS (repeatable)', collect)
+    .option('--registry-timeout <seconds>', 'cut a registry connection that stays silent this long, then retry (default 60)');
 }
 
 export async function registryOptionsFrom(o: Record<string, unknown>, ctx: CliContext): Promise<RegistryOptions> {
@@ -28,5 +28,11 @@ export async function registryOptionsFrom(o: Record<string, unknown>, ctx: CliCo
       throw new CairnError('INVALID_ARGUMENT', `cannot read CA certificate ${f}: ${(e as Error).message}`, { cause: e, hint: 'pass the path of a PEM file' });
     }
   }
-  return { insecure, caCerts };
+  const timeout = o.registryTimeout as string | undefined;
+  if (timeout === undefined) return { insecure, caCerts };
+  const seconds = Number(timeout);
+  if (!(seconds > 0 && seconds <= 3600)) {
+    throw new CairnError('INVALID_ARGUMENT', `--registry-timeout "${timeout}" is not a number of seconds between 0 and 3600`, { hint: 'e.g. --registry-timeout 30' });
+  }
+  return { insecure, caCerts, timeoutMs: Math.round(seconds * 1000) };
 }

@@ -28,6 +28,8 @@ export interface RegistryOptions {
   insecure: string[];
   /** Extra CA certificates (PEM) trusted for registry TLS. */
   caCerts: string[];
+  /** Longest silence from a registry (no headers, or a stalled body) before the connection is cut; default 60 s. */
+  timeoutMs?: number;
 }
 
 export interface OpenedTarget {
@@ -67,6 +69,7 @@ export async function openTarget(t: Target, mode: 'read' | 'write', ctx: TargetC
         caCerts: reg.caCerts,
         credentials: dockerConfigCredentials({ dockerConfigDir: ctx.env.DOCKER_CONFIG, homeDir: ctx.env.HOME }),
         userAgent: ctx.userAgent,
+        ...(reg.timeoutMs !== undefined ? { fetchTimeoutMs: reg.timeoutMs } : {}),
       });
       return { store, key: lookupKey(n), name: n, holdsIndexes: true };
     }

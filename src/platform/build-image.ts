@@ -4,7 +4,6 @@
  * sandbox's `/`; the app is copied into a fresh work folder so that buildpacks never write the user's source;
  * the image goes to its outputs before the cache is committed, so a failed write never advances the cache.
  */
-import { randomBytes } from 'node:crypto';
 import { cp, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeImage } from '../oci/copy.js';
@@ -28,6 +27,7 @@ import { type BuildDirs, identityDirs, SANDBOX_DIRS } from '../lifecycle/phases/
 import { createBwrapExecutor } from '../lifecycle/sandbox/bwrap-executor.js';
 import { createHostExecutor } from '../lifecycle/sandbox/host-executor.js';
 import { prepareRootfs } from '../lifecycle/sandbox/rootfs-cache.js';
+import { createWorkDir } from './work-dir.js';
 import { sha256 } from '../oci/digest.js';
 import type { LoadedSource } from '../builder/buildpack-source.js';
 import { appFileFilter, type AppFileRules } from './app-files.js';
@@ -140,10 +140,9 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
     return { ...noOp.reused, reused: true };
   }
 
-  const work = join(input.home, 'builds', randomBytes(6).toString('hex'));
+  const work = await createWorkDir(join(input.home, 'builds'));
   try {
-    // 0700: the build's writable folders are reachable by nobody else on the host.
-    await mkdir(work, { recursive: true, mode: 0o700 });
+    // The work folder is 0700: the build's writable folders are reachable by nobody else on the host.
     const selected = input.buildpacks
       ? await selectBuildpacks({ ...input.buildpacks, builderOrder: order.order, builderBuildpacks: join(rootfs, 'cnb/buildpacks'), workDir: work })
       : { buildpacksDir: join(rootfs, 'cnb/buildpacks'), order: order.order };

@@ -9,13 +9,15 @@
  *   before `expires_in` (default 60 s) runs out.
  * After a 401 the client calls `reset` (new challenge, token dropped) and retries once; a second 401 becomes
  * `unauthorizedError`.
+ * A ping or token request that fails transiently is not retried here: the failure is the request's that needed
+ * it, and is retried within that request's budget (a budget of its own would multiply the tries: 5 × 5 against
+ * a registry that never answers). A failed ping or token is forgotten, so the retry asks again.
  */
 import { parseChallenges, type Challenge } from '../../auth/challenge.js';
 import { describeCredential, type Credential, type CredentialSource } from '../../auth/credentials.js';
 import type { TransferOptions } from '../store.js';
 import { httpError, RegistryError } from './errors.js';
 import type { HttpClient } from './http.js';
-import { type RetryPolicy, withRetry } from './retry.js';
 
 export interface AuthOptions {
   /** Registry host as the user wrote it: credential lookups and messages use it. */
@@ -24,7 +26,6 @@ export interface AuthOptions {
   base: URL;
   http: HttpClient;
   credentials: CredentialSource | undefined;
-  retry: RetryPolicy;
 }
 
 export class Authenticator {
@@ -79,7 +80,7 @@ export class Authenticator {
 
   private ping(opts: TransferOptions): Promise<Challenge | undefined> {
     const what = `GET ${this.opts.host}/v2/`;
-    const pinged = withRetry(this.opts.retry, what, opts, async () => {
+    const pinged = (async () => {
       const res = await this.opts.http.exchange({ method: 'GET', url: new URL('/v2/', this.opts.base), what, signal: opts.signal });
       const body = await res.body.text();
       if (res.status === 401) {
@@ -88,7 +89,7 @@ export class Authenticator {
       }
       if (res.status === 429 || res.status >= 500) throw httpError(res.status, res.headers, body, { what, host: this.opts.host });
       return undefined; // 200, or a registry that answers /v2/ oddly: the real requests will tell
-    });
+    })();
     pinged.catch(() => (this.challenge = undefined)); // a failed ping is tried again by the next request
     return pinged;
   }
@@ -115,7 +116,7 @@ export class Authenticator {
         headers.authorization = 'Basic ' + Buffer.from(`${cred.username}:${cred.password}`).toString('base64');
       }
     }
-    const parsed = await withRetry(this.opts.retry, what, opts, async () => {
+    const parsed = await (async () => {
       const res = await this.opts.http.exchange({ method, url, headers, body, what, signal: opts.signal });
       const text = await res.body.text();
       if (res.status === 401 || res.status === 403) throw unauthorized(what, this.opts.host, cred);
@@ -125,7 +126,7 @@ export class Authenticator {
       } catch (e) {
         throw new RegistryError('REGISTRY_ERROR', `${what}: the token server answered with invalid JSON`, { cause: e });
       }
-    });
+    })();
     const token = parsed.token || parsed.access_token;
     if (!token) throw new RegistryError('REGISTRY_ERROR', `${what}: the token server's answer has no token`);
     const lifetimeMs = (typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : 60) * 1000;

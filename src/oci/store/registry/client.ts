@@ -57,7 +57,7 @@ export class RegistryClient {
     this.base = new URL(`${opts.insecure ? 'http' : 'https'}://${opts.apiHost}`);
     this.retry = opts.retry;
     this.http = new HttpClient({ host: opts.host, insecure: opts.insecure, caCerts: opts.caCerts, userAgent: opts.userAgent, timeoutMs: opts.timeoutMs });
-    this.auth = new Authenticator({ host: opts.host, base: this.base, http: this.http, credentials: opts.credentials, retry: opts.retry });
+    this.auth = new Authenticator({ host: opts.host, base: this.base, http: this.http, credentials: opts.credentials });
   }
 
   send(req: SendRequest, opts: TransferOptions): Promise<HttpResponse> {

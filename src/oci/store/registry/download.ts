@@ -1,13 +1,15 @@
 /**
  * Blob download (distribution-spec "Pulling blobs"): `GET /v2/<name>/blobs/<digest>`, redirects followed.
- * A connection that breaks or stalls mid-body is resumed with `Range: bytes=<received>-` (a server that ignores
- * Range and answers 200 is read from the start, skipping what was already passed on), within the retry budget.
+ * A connection that breaks or stalls mid-body, or a body that ends short of the descriptor's size, is resumed
+ * with `Range: bytes=<received>-` (a server that ignores Range and answers 200 is read from the start, skipping
+ * what was already passed on). All tries of one blob share one retry budget.
  * The bytes are verified against the descriptor as they are consumed.
  */
 import { pipeline, Readable } from 'node:stream';
 import { type Digest, VerifyingStream } from '../../digest.js';
 import type { TransferOptions } from '../store.js';
 import type { RegistryClient } from './client.js';
+import { RegistryError } from './errors.js';
 import type { HttpResponse } from './http.js';
 import { RetryBudget } from './retry.js';
 
@@ -20,7 +22,18 @@ export async function downloadBlob(
   opts: TransferOptions,
 ): Promise<Readable> {
   const what = `GET blob ${desc.digest} from ${target.name}`;
-  const get = (from: number): Promise<HttpResponse> =>
+  // One budget for every try of this blob: the first GET, and each resume after a broken body.
+  const budget = new RetryBudget(client.retry, what, opts);
+  const get = async (from: number): Promise<HttpResponse> => {
+    for (;;) {
+      try {
+        return await send(from);
+      } catch (e) {
+        await budget.failed(e);
+      }
+    }
+  };
+  const send = (from: number): Promise<HttpResponse> =>
     client.send({
       method: 'GET',
       url: `/v2/${target.repository}/blobs/${desc.digest}`,
@@ -29,6 +42,7 @@ export async function downloadBlob(
       ok: from > 0 ? [200, 206] : [200],
       what,
       notFound: 'BLOB_NOT_FOUND',
+      retry: false,
     }, opts);
   const first = await get(0);
   const length = Number(first.headers['content-length']);
@@ -37,7 +51,6 @@ export async function downloadBlob(
   progress?.({ kind: 'blob-start', digest: desc.digest, total, action: 'download' });
 
   async function* chunks(): AsyncGenerator<Buffer> {
-    const budget = new RetryBudget(client.retry, what, opts);
     let res = first;
     let got = 0;
     let reported = 0;
@@ -60,7 +73,10 @@ export async function downloadBlob(
             }
             yield chunk;
           }
-          return;
+          // A body that ends cleanly but short (a proxy or server cut it without closing the connection)
+          // is resumed like a broken one.
+          if (desc.size === undefined || got >= desc.size) return;
+          throw new RegistryError('UNREACHABLE', `${what}: the body ended after ${got} of ${desc.size} bytes`, { transient: true, hint: 'retry; if it persists, check the proxies between here and the registry' });
         } catch (e) {
           res.body.destroy();
           await budget.failed(client.networkError(e, what));

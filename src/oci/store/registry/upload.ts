@@ -44,8 +44,8 @@ export async function uploadBlob(
   const budget = new RetryBudget(client.retry, what, opts);
   const progress = opts.progress;
   const report = (done: number): void => progress?.({ kind: 'blob-progress', digest: desc.digest, done, total: desc.size });
-  const send = (req: { method: string; url: string; headers?: Record<string, string>; body?: Buffer | (() => Promise<Readable>); ok: number[]; retry?: boolean }): Promise<HttpResponse> =>
-    client.send({ ...req, scopes: target.scopes, what, retry: req.retry ?? false }, opts);
+  const send = (req: { method: string; url: string; headers?: Record<string, string>; body?: Buffer | (() => Promise<Readable>); ok: number[] }): Promise<HttpResponse> =>
+    client.send({ ...req, scopes: target.scopes, what, retry: false }, opts); // tries are counted by `budget`
 
   const openVerified = async (onBytes?: (done: number) => void): Promise<Readable> => {
     const verifier = new VerifyingStream(desc, what);
@@ -58,7 +58,7 @@ export async function uploadBlob(
 
   let session: string | undefined; // the open upload session, cancelled when an attempt fails
   const start = async (): Promise<{ url: string; minChunk: number }> => {
-    const res = await send({ method: 'POST', url: `/v2/${target.repository}/blobs/uploads/`, headers: { 'content-length': '0' }, ok: [202], retry: true });
+    const res = await send({ method: 'POST', url: `/v2/${target.repository}/blobs/uploads/`, headers: { 'content-length': '0' }, ok: [202] });
     await res.body.dump();
     session = locationOf(res, what);
     return { url: session, minChunk: Number(res.headers['oci-chunk-min-length']) || 0 };

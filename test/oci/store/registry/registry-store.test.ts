@@ -9,6 +9,7 @@ import { CairnError } from '../../../../src/oci/errors.js';
 import { MediaType } from '../../../../src/oci/media-types.js';
 import type { ProgressEvent } from '../../../../src/oci/progress.js';
 import { openRegistryStore, registryApiHost, type RegistryStoreOptions } from '../../../../src/oci/store/registry/registry-store.js';
+import { CountingProxy } from '../../../helpers/counting-proxy.js';
 import { FakeRegistry, type FakeRegistryOptions } from '../../../helpers/fake-registry.js';
 
 const fast = { attempts: 4, baseDelayMs: 5, maxDelayMs: 2000 };
@@ -164,6 +165,26 @@ describe('blobs', () => {
       assert.equal(events.filter((e) => e.kind === 'retry').length, 1);
       assert.equal(events.at(-1)?.kind, 'blob-done');
       await store.close();
+    });
+  });
+
+  test('a download whose body ends cleanly but short resumes with Range', async () => {
+    await withRegistry({}, async (reg) => {
+      const data = randomBytes(1 << 20);
+      const d = reg.seedBlob('team/app', data);
+      let cut = false;
+      const proxy = await CountingProxy.start(reg.host, {
+        onRequest: (req) => (req.method === 'GET' && /\/blobs\/sha256:/.test(req.url!) && !cut ? ((cut = true), { truncateAfterResponseBytes: 300_000 }) : undefined),
+      });
+      try {
+        const store = openRegistryStore({ host: proxy.host, repository: 'team/app', insecure: true, retry: fast });
+        assert.deepEqual(await readAll(await store.openBlob({ digest: d as Digest, size: data.length })), data);
+        const gets = proxy.records.filter((r) => r.method === 'GET' && r.path.includes('/blobs/sha256:'));
+        assert.deepEqual(gets.map((r) => r.responseBytes), [300_000, data.length - 300_000]);
+        await store.close();
+      } finally {
+        await proxy.stop();
+      }
     });
   });
 
