@@ -16,6 +16,9 @@ export interface RebuildResult {
   /** Series name (`cairn`, `podman C`, `docker A`, …) → wall times. */
   noop: Record<string, number[]>;
   change: Record<string, number[]>;
+  /** cairn's lifecycle phase → times, for the no-op and the change rebuilds. */
+  noopPhases: Record<string, number[]>;
+  changePhases: Record<string, number[]>;
   /** The folder cairn builds from, and its image name (the later scenarios reuse both). */
   cairnDir: string;
   cairnImage: string;
@@ -36,9 +39,16 @@ export async function benchRebuild(ctx: BenchContext, app: BenchApp): Promise<Re
   const push = (rec: Record<string, number[]>, key: string, ms: number) => (rec[key] ??= []).push(ms);
   const noop: Record<string, number[]> = {};
   const change: Record<string, number[]> = {};
+  const noopPhases: Record<string, number[]> = {};
+  const changePhases: Record<string, number[]> = {};
+  const cairn = async (series: Record<string, number[]>, phases: Record<string, number[]>) => {
+    const r = await cairnBuild(ctx, cairnImage, cairnDir);
+    push(series, 'cairn', r.ms);
+    for (const [phase, ms] of Object.entries(r.phases)) push(phases, phase, ms);
+  };
   for (let i = 0; i < ctx.runs; i++) {
     ctx.log(`${app.name}: no-op rebuild ${i + 1}/${ctx.runs}`);
-    push(noop, 'cairn', (await cairnBuild(ctx, cairnImage, cairnDir)).ms);
+    await cairn(noop, noopPhases);
     for (const e of ctx.engines) for (const kind of ['C', 'A']) push(noop, `${e.name} ${kind}`, await e.build(context, `Dockerfile.${kind}`, engineTag(app, kind)));
   }
   for (let i = 0; i < ctx.runs; i++) {
@@ -46,8 +56,8 @@ export async function benchRebuild(ctx: BenchContext, app: BenchApp): Promise<Re
     const line = `// bench change ${i + 1}\n`;
     await appendFile(join(cairnDir, app.changeFile), line);
     await appendFile(join(context, app.changeFile), line);
-    push(change, 'cairn', (await cairnBuild(ctx, cairnImage, cairnDir)).ms);
+    await cairn(change, changePhases);
     for (const e of ctx.engines) for (const kind of ['C', 'A']) push(change, `${e.name} ${kind}`, await e.build(context, `Dockerfile.${kind}`, engineTag(app, kind)));
   }
-  return { app: app.name, firstMs, noop, change, cairnDir, cairnImage };
+  return { app: app.name, firstMs, noop, change, noopPhases, changePhases, cairnDir, cairnImage };
 }
