@@ -65,7 +65,7 @@ export function dockerfileReport(r: DockerfileBench): { markdown: string; svg: s
     md.push('**5. Image size**, uncompressed (the layers\' tar bytes).', '');
     md.push(row(['', ...keys]), row(['---', ...keys.map(() => '---')]));
     md.push(row(['whole image', ...keys.map((k) => mb(size[k]!.total))]));
-    md.push(row(['app-owned layers (cairn: node_modules + app; Dockerfile: its own layers)', ...keys.map((k) => mb(size[k]!.own))]), '');
+    md.push(row([`app-owned layers (cairn: node_modules + app; Dockerfile: its own layers, the ${mb(r.caBytes)} CA layer included)`, ...keys.map((k) => mb(size[k]!.own))]), '');
     const baselines = keys.filter((k) => k !== 'cairn');
     const smallest = baselines.reduce((a, b) => (size[a]!.total <= size[b]!.total ? a : b));
     const smallestOwn = baselines.reduce((a, b) => (size[a]!.own <= size[b]!.own ? a : b));
