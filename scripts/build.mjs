@@ -10,7 +10,8 @@ async function tsFiles(dir) {
   try { entries = await readdir(dir, { withFileTypes: true }); } catch { return out; }
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) out = out.concat(await tsFiles(p));
+    // bench/apps holds sample apps the benchmarks build (with their own tsc), not part of cairn.
+    if (e.isDirectory()) out = p === join('bench', 'apps') ? out : out.concat(await tsFiles(p));
     else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
   }
   return out;

@@ -182,7 +182,9 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
       gid,
       created: input.created ?? new Date('1980-01-01T00:00:01Z'),
       ...(input.processType ? { processType: input.processType } : {}),
-      processEnv: input.processEnv,
+      // In the sandbox, buildpacks see the builder image's PATH (as in a builder container), or `sh` and
+      // the system tools are not found; run inside the builder, the process's own PATH already is that.
+      processEnv: inBuilder || !builderEnv.PATH ? input.processEnv : { PATH: builderEnv.PATH, ...input.processEnv },
       platform: input.platform,
       workDir: work,
       log: input.log,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unmountUnder, waitForPing } from './engine-process.js';
 
-const CONTAINERS_CONF = `[containers]
+export const CONTAINERS_CONF = `[containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 [engine]
 runtime = "runc"

@@ -1,0 +1,103 @@
+/**
+ * BENCHMARKS.md's comparison with Dockerfile builds (issue 8): one table per scenario with every series
+ * side by side (median, min–max), each goal as met/missed with its measured ratio, and the chart
+ * (docs/bench.svg) of the medians.
+ */
+import { barChart, type ChartGroup } from './chart.js';
+import type { DockerfileBench } from './dockerfile-bench.js';
+import { median, spread } from './stats.js';
+
+const SERIES = ['cairn', 'podman C', 'podman A', 'docker C', 'docker A'];
+
+function seconds(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function verdict(met: boolean, what: string): string {
+  return `${met ? '**met**' : '**missed**'}: ${what}`;
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function timesTable(series: Record<string, number[]>, order: string[]): string[] {
+  const keys = order.filter((k) => series[k]);
+  return [row(keys), row(keys.map(() => '---')), row(keys.map((k) => spread(series[k]!)))];
+}
+
+export function dockerfileReport(r: DockerfileBench): { markdown: string; svg: string } {
+  const md: string[] = [];
+  const chart: ChartGroup[] = [];
+  const bars = (title: string, series: Record<string, number[]>, order: string[], label = (k: string) => k): void => {
+    chart.push({ title, format: seconds, bars: order.filter((k) => series[k]).map((k) => ({ label: label(k), value: median(series[k]!), cairn: k.startsWith('cairn') })) });
+  };
+  for (const rb of r.rebuild) {
+    const app = r.apps.find((a) => a.name === rb.app)!;
+    const cairn = median(rb.noop.cairn!);
+    const podmanC = median(rb.noop['podman C']!);
+    md.push(`### ${rb.app} app (${app.packages} packages in its lockfile)`, '');
+    md.push(`First builds (each tool's cache empty, the base and builder present): ${Object.entries(rb.firstMs).map(([k, v]) => `${k} ${seconds(v)}`).join(', ')}.`, '');
+    md.push('**1. No-op rebuild, warm.**', '', ...timesTable(rb.noop, SERIES), '');
+    md.push(`Goal ≤ 0.3 s and ≤ 0.4× podman's cached rebuild: ${verdict(cairn <= 300 && cairn <= 0.4 * podmanC, `${seconds(cairn)}, ${(cairn / podmanC).toFixed(2)}× podman C; docker's warm daemon ${seconds(median(rb.noop['docker C']!))}`)}.`, '');
+    const change = median(rb.change.cairn!);
+    const changeC = median(rb.change['podman C']!);
+    md.push('**2. One-line source change.**', '', ...timesTable(rb.change, SERIES), '');
+    md.push(`Goal ≤ 0.5 s and ≤ 0.5× podman with C: ${verdict(change <= 500 && change <= 0.5 * changeC, `${seconds(change)}, ${(change / changeC).toFixed(2)}× podman C`)}.`, '');
+    const profile = (phases: Record<string, number[]>) => Object.entries(phases).map(([p, xs]) => `${p} ${seconds(median(xs))}`).join(', ');
+    md.push(`cairn's lifecycle phases (medians; the rest is the CLI's start-up, reading the builder and writing the image): no-op ${profile(rb.noopPhases)}; change ${profile(rb.changePhases)}.`, '');
+    bars(`${rb.app}: no-op rebuild`, rb.noop, ['cairn', 'podman C', 'docker C']);
+    bars(`${rb.app}: one-line change`, rb.change, SERIES);
+
+    const cold = r.cold[rb.app]!;
+    const coldRatio = median(cold.cairnMs) / median(cold.floorMs);
+    md.push('**4. Cold build** (fresh copy, empty build cache) against fetching node 16 + npm 8 and running `npm ci`' + (rb.app === 'large' ? ' + `npm run build`' : '') + ' with an empty npm cache.', '');
+    md.push(...timesTable({ 'cairn build': cold.cairnMs, 'node + npm + npm ci': cold.floorMs }, ['cairn build', 'node + npm + npm ci']), '');
+    md.push(`Goal ≤ 1.2× the floor: ${verdict(coldRatio <= 1.2, `${coldRatio.toFixed(2)}×`)}.`, '');
+    bars(`${rb.app}: cold build`, { cairn: cold.cairnMs, 'node+npm+npm ci': cold.floorMs }, ['cairn', 'node+npm+npm ci']);
+
+    const size = r.size[rb.app]!;
+    const keys = SERIES.filter((k) => size[k]);
+    md.push('**5. Image size**, uncompressed (the layers\' tar bytes).', '');
+    md.push(row(['', ...keys]), row(['---', ...keys.map(() => '---')]));
+    md.push(row(['whole image', ...keys.map((k) => mb(size[k]!.total))]));
+    md.push(row([`app-owned layers (cairn: node_modules + app; Dockerfile: its own layers, the ${mb(r.caBytes)} CA layer included)`, ...keys.map((k) => mb(size[k]!.own))]), '');
+    const baselines = keys.filter((k) => k !== 'cairn');
+    const smallest = baselines.reduce((a, b) => (size[a]!.total <= size[b]!.total ? a : b));
+    const smallestOwn = baselines.reduce((a, b) => (size[a]!.own <= size[b]!.own ? a : b));
+    const totalRatio = size.cairn!.total / size[smallest]!.total;
+    const ownRatio = size.cairn!.own / size[smallestOwn]!.own;
+    chart.push({ title: `${rb.app}: image size, uncompressed`, format: mb, bars: ['cairn', 'podman C', 'podman A'].filter((k) => size[k]).map((k) => ({ label: k, value: size[k]!.total, cairn: k === 'cairn' })) });
+    md.push(`cairn's image is ${mb(size.cairn!.compressed!)} compressed. Goals (against the smallest Dockerfile image): whole image ≤ 0.6× ${verdict(totalRatio <= 0.6, `${totalRatio.toFixed(2)}× ${smallest}`)}; app-owned layers ≤ 0.3× ${verdict(ownRatio <= 0.3, `${ownRatio.toFixed(2)}× ${smallestOwn}`)}.`, '');
+  }
+
+  const rebase = r.rebase;
+  const rebaseMs = median(rebase.ms['cairn rebase']!);
+  const baselineKeys = Object.keys(rebase.ms).filter((k) => k !== 'cairn rebase');
+  const fastest = Math.min(...baselineKeys.map((k) => median(rebase.ms[k]!)));
+  const up = median(rebase.uploaded['cairn rebase']!);
+  md.push('### Base image change (seed app)', '');
+  md.push('A patched base (one more small layer; a new one every run). cairn: `cairn rebase` of the app image in a loopback registry onto the new run image there. Dockerfile C: rebuilt on the new base, then pushed to the same registry. Bytes uploaded are counted by a proxy in front of the registry.', '');
+  md.push(row(['', ...Object.keys(rebase.ms)]), row(['---', ...Object.keys(rebase.ms).map(() => '---')]));
+  md.push(row(['time (baselines: rebuild + push)', ...Object.keys(rebase.ms).map((k) => spread(rebase.ms[k]!))]));
+  md.push(row(['uploaded', ...Object.keys(rebase.uploaded).map((k) => `${(median(rebase.uploaded[k]!) / 1024).toFixed(1)} KiB`)]), '');
+  md.push(`Goals: ≤ 0.2 s ${verdict(rebaseMs <= 200, seconds(rebaseMs))}; ≥ 15× faster than the fastest baseline ${verdict(fastest / rebaseMs >= 15, `${(fastest / rebaseMs).toFixed(1)}×`)}; ≤ 16 KiB uploaded ${verdict(up <= 16 * 1024, `${(up / 1024).toFixed(1)} KiB`)}.`, '');
+  bars('seed: base image change (rebase vs rebuild + push)', rebase.ms, ['cairn rebase', ...baselineKeys]);
+
+  const l = r.launcher;
+  const overhead = median(l.launcherMs) - median(l.directMs);
+  md.push('### Launcher start-up (seed app, podman)', '');
+  md.push(`\`podman run --entrypoint /cnb/lifecycle/launcher IMAGE -- node -e 0\` ${spread(l.launcherMs)} against \`podman run --entrypoint <node> IMAGE -e 0\` ${spread(l.directMs)} (${l.launcherMs.length} starts each, interleaved). The launcher's path includes the image's exec.d programs: node-engine's heap sizing is a node script, so one more node start-up. Goal ≤ 20 ms overhead: ${verdict(overhead <= 20, `${overhead.toFixed(0)} ms`)}.`, '');
+
+  md.push('### Reproducibility (seed app)', '');
+  md.push(row(['', 'builds', 'distinct digests']), row(['---', '---', '---']));
+  for (const [k, ds] of Object.entries(r.reproducible)) md.push(row([k === 'cairn' ? 'cairn (fresh copies, new image names)' : k, String(ds.length), String(new Set(ds).size)]));
+  const cairnDigests = r.reproducible.cairn!;
+  md.push('', `Goal: cairn's digests all equal: ${verdict(new Set(cairnDigests).size === 1, `${cairnDigests[0]}`)}.`, '');
+  const svg = barChart(`cairn vs Dockerfile builds (medians of ${r.runs} runs; each group scaled to its longest bar)`, chart);
+  return { markdown: md.join('\n'), svg };
+}
