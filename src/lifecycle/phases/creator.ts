@@ -132,7 +132,7 @@ export async function commitCache(cache: Cache, exported: ExportResult, warn: (m
   try {
     writer = await cache.begin();
     for (const l of exported.cacheLayers) {
-      if (!(await writer.reuseLayer(l.diffID))) await writer.addLayer(l.diffID, l.tarPath);
+      if (!(await writer.reuseLayer(l.diffID))) await writer.addLayer(l.diffID, await l.tar());
     }
     await writer.commit({
       buildpacks: exported.cacheMetadata.map((b) => ({

@@ -17,7 +17,7 @@ import { createGunzip } from 'node:zlib';
 import type { Digest } from '../../oci/digest.js';
 import { type Image } from '../../oci/image.js';
 import { fileLayer, type Layer } from '../../oci/layer.js';
-import { type LayerSource, writeLayer } from '../../oci/layer/tar-writer.js';
+import { type LayerSource, writeLayer, writeLayerTar } from '../../oci/layer/tar-writer.js';
 import { appendLayers, type Addendum, setCreated, updateContainerConfig } from '../../oci/mutate.js';
 import { ExitCode, LifecycleError } from '../exit-codes.js';
 import { type BuildMetadataToml, serializeBuildMetadataToml } from '../files/build-metadata-toml.js';
@@ -69,7 +69,8 @@ export interface CacheCandidate {
   buildpackId: string;
   layer: string;
   diffID: Digest;
-  tarPath: string;
+  /** Writes the layer's uncompressed tar (once asked: the cache may hold the diffID already) and gives its path. */
+  tar: () => Promise<string>;
 }
 
 export interface ExportResult {
@@ -107,10 +108,20 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
       const { launch, build, cache } = layer.types;
       if (!launch && !cache) continue;
       const layerPath = `${imgLayers.slice(1)}/${escapeId(id)}/${layer.name}`;
+      const sources: LayerSource[] = [{ type: 'tree', source: join(bpDir, layer.name), path: layerPath, ...owner }];
+      const previousSha = launch ? previousLayers[layer.name]?.sha : undefined;
+      // A layer that may be reused (the previous image's, or the cache's) is first only hashed: an unchanged
+      // layer then costs one tar pass, not a gzip and a write.
+      let diffID: Digest | undefined;
+      if (layer.hasDir && (previousSha !== undefined || cache)) diffID = (await writeLayerTar(sources, undefined)).diffID;
+      const reused = launch ? reuseFromPrevious(input, previousSha, layer.hasDir ? diffID : undefined) : undefined;
       let written: { layer: Layer; path: string } | undefined;
-      if (layer.hasDir) written = await writeDirLayer(join(bpDir, layer.name), layerPath, owner, blob());
+      if (layer.hasDir && launch && !reused) {
+        const dest = blob();
+        written = { layer: await writeSources(sources, dest), path: dest };
+        diffID = written.layer.diffID;
+      }
       if (launch) {
-        const reused = reuseFromPrevious(input, previousLayers[layer.name]?.sha, written?.layer.diffID);
         const chosen = reused ?? written?.layer;
         if (!chosen) throw missingLaunchLayer(bp, layer);
         if (reused) reusedLayers++;
@@ -118,12 +129,16 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
         launchMd.layers[layer.name] = { sha: chosen.diffID, data: layer.metadata, launch, build, cache };
         launchLayerDirs.push(`${imgLayers}/${escapeId(id)}/${layer.name}`);
       }
-      if (cache && written) {
-        const tarPath = written.path.replace(/\.gz$/, '');
-        await gunzipFile(written.path, tarPath);
-        cacheLayers.push({ buildpackId: id, layer: layer.name, diffID: written.layer.diffID, tarPath });
-        cacheMd.layers[layer.name] = { sha: written.layer.diffID, data: layer.metadata, launch, build, cache };
-      } else if (cache && !written) {
+      if (cache && layer.hasDir && diffID) {
+        const tarPath = join(input.workDir, `layer-${n++}.tar`);
+        const gz = written?.path;
+        // Written only if the cache does not hold this diffID already (commitCache).
+        const tar = gz
+          ? async () => (await gunzipFile(gz, tarPath), tarPath)
+          : async () => ((await writeLayerTar(sources, tarPath)).diffID === diffID ? tarPath : changedDuringExport(id, layer.name));
+        cacheLayers.push({ buildpackId: id, layer: layer.name, diffID, tar });
+        cacheMd.layers[layer.name] = { sha: diffID, data: layer.metadata, launch, build, cache };
+      } else if (cache) {
         throw new LifecycleError('LIFECYCLE_FAILED', `layer "${layer.name}" of ${id} is cache = true but has no contents`, {
           phase: 'export', exitCode: ExitCode.exportError, buildpack: { id, version: bp.version },
           hint: 'a cached layer must keep its folder; the buildpack should not delete it',
@@ -227,8 +242,11 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
   return { image, metadata, cacheLayers, cacheMetadata, reusedLayers };
 }
 
-async function writeDirLayer(dir: string, path: string, owner: { uid: number; gid: number }, dest: string): Promise<{ layer: Layer; path: string }> {
-  return { layer: await writeSources([{ type: 'tree', source: dir, path, ...owner }], dest), path: dest };
+/** A cached layer whose folder changed between its hashing and its writing: the build did not end cleanly. */
+function changedDuringExport(id: string, layer: string): never {
+  throw new LifecycleError('LIFECYCLE_FAILED', `layer "${layer}" of ${id} changed while it was exported`, {
+    phase: 'export', exitCode: ExitCode.exportError, hint: 'something is still writing into the layers folder; run the build again',
+  });
 }
 
 /** metadata.toml (digest §4.2) of a build outcome, as the config layer and the build label carry it. */

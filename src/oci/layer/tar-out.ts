@@ -1,10 +1,10 @@
 /**
  * The tar byte stream of a layer writer: bytes are gathered in 1 MiB batches, hashed as they go (the
- * diffID), and handed to gzip with backpressure; buffers are reused once zlib is done with them. Used by the
+ * diffID), and handed to gzip (or any Writable) with backpressure; buffers are reused once it is done with them. Used by the
  * application layer writer (`tar-writer.ts`) and the base image writer (`src/stack/image/tree-layer.ts`).
  */
 import { createHash } from 'node:crypto';
-import type { Gzip } from 'node:zlib';
+import type { Writable } from 'node:stream';
 import { CairnError } from '../errors.js';
 import { BLOCK, encodeHeader, type HeaderFields, writeUstarHeader } from './tar-header.js';
 
@@ -17,7 +17,8 @@ export class TarOut {
   private pos = 0;
   private readonly spare: Buffer[] = [];
 
-  constructor(private readonly gzip: Gzip) {}
+  /** `out` receives the tar bytes: gzip for a layer blob, a file or a sink for a plain tar. */
+  constructor(private readonly gzip: Writable) {}
 
   /** A header, encoded in place unless it needs PAX records. Writes are 512-aligned at header time. */
   async header(h: HeaderFields): Promise<void> {
@@ -75,7 +76,7 @@ export class TarOut {
   }
 }
 
-function drained(s: Gzip): Promise<void> {
+function drained(s: Writable): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       s.off('drain', done);

@@ -19,7 +19,7 @@
  */
 import { closeSync, constants as fsc, fstatSync, openSync, read, readSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, type ZlibOptions } from 'node:zlib';
 import { DigestingStream, hashToDigest, type Digest } from '../digest.js';
@@ -71,6 +71,30 @@ export async function writeLayer(
   dest: string | Writable,
   options: LayerWriterOptions = {},
 ): Promise<LayerWriteResult> {
+  const { plan, mtimeOf, level } = await prepare(sources, options);
+  const run = (out: Writable) => compress(plan, out, level, mtimeOf);
+  return typeof dest === 'string' ? writeThroughAtomic(dest, run) : run(dest);
+}
+
+/**
+ * The same layer as an uncompressed tar: written to `dest` (atomically) when given, else only hashed. Gives
+ * the diffID `writeLayer` would give, without compressing — what a cache keeps, and a cheap check of whether
+ * a layer changed.
+ */
+export async function writeLayerTar(sources: readonly LayerSource[], dest: string | undefined, options: LayerWriterOptions = {}): Promise<{ diffID: Digest; tarSize: number }> {
+  const { plan, mtimeOf } = await prepare(sources, options);
+  const run = async (out: Writable) => {
+    const tar = new TarOut(out);
+    await writeEntries(plan, tar, mtimeOf);
+    await tar.finish();
+    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    return { diffID: hashToDigest(tar.hash), tarSize: tar.size };
+  };
+  if (dest !== undefined) return writeThroughAtomic(dest, run);
+  return run(new Writable({ write: (_chunk, _enc, done) => done() }));
+}
+
+async function prepare(sources: readonly LayerSource[], options: LayerWriterOptions) {
   if (options.mtime && options.clampMtime) {
     throw new CairnError('INVALID_ARGUMENT', 'layer writer: mtime and clampMtime are exclusive', { hint: 'pass one of them' });
   }
@@ -87,8 +111,7 @@ export async function writeLayer(
     wantMtimes: clamp !== undefined,
     ...(options.onSkip ? { onSkip: options.onSkip } : {}),
   });
-  const run = (out: Writable) => compress(plan, out, level, mtimeOf);
-  return typeof dest === 'string' ? writeThroughAtomic(dest, run) : run(dest);
+  return { plan, mtimeOf, level };
 }
 
 async function compress(plan: PlannedEntry[], dest: Writable, level: number, mtimeOf: (m: number | undefined) => number): Promise<LayerWriteResult> {

@@ -17,7 +17,7 @@ import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { isCairnError } from '../../../src/oci/errors.js';
 import { listLayer } from '../../../src/oci/layer/list.js';
-import { DEFAULT_LAYER_MTIME, writeLayer, type LayerSource, type LayerWriterOptions } from '../../../src/oci/layer/tar-writer.js';
+import { DEFAULT_LAYER_MTIME, writeLayer, writeLayerTar, type LayerSource, type LayerWriterOptions } from '../../../src/oci/layer/tar-writer.js';
 import { needTool } from '../../helpers/tools.js';
 
 let top: string;
@@ -377,4 +377,16 @@ test('file destination is atomic: no temporary file is left, and nothing on fail
 test('a failing Writable destination rejects with IO', async () => {
   const w = new Writable({ write: (_c, _e, cb) => cb(new Error('disk full')) });
   await assert.rejects(writeLayer(GOLDEN, w), (e) => isCairnError(e, 'IO') && /disk full/.test((e as Error).message));
+});
+
+test('writeLayerTar: the same diffID as writeLayer, hashed only or written as a plain tar equal to the gunzipped blob', async () => {
+  const gz = await layerOf(GOLDEN, { uid: 1000, gid: 1000 });
+  const hashed = await writeLayerTar(GOLDEN, undefined, { uid: 1000, gid: 1000 });
+  assert.equal(hashed.diffID, gz.diffID);
+  assert.equal(hashed.tarSize, gz.tarSize);
+  const file = join(top, 'plain.tar');
+  const written = await writeLayerTar(GOLDEN, file, { uid: 1000, gid: 1000 });
+  assert.deepEqual(written, hashed);
+  assert.deepEqual(readFileSync(file), gunzipSync(gz.blob));
+  assert.notEqual((await writeLayerTar(GOLDEN, undefined)).diffID, hashed.diffID, 'owners are part of the tar');
 });
