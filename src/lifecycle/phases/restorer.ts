@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Cache, CachedLayerMetadata, CacheMetadata } from '../cache/cache.js';
 import { extractLayer } from '../../oci/layer/extract.js';
+import { mapLimit } from '../../oci/limit.js';
 import type { GroupEntry } from '../files/group-toml.js';
 import { serializeLayerToml } from '../files/layer-toml.js';
 import { serializeStoreToml } from '../files/store-toml.js';
@@ -39,9 +40,14 @@ export interface RestoreResult {
   dropped: number;
 }
 
+/** Cached layers extracted at once. */
+const RESTORE_PARALLEL = 3;
+
 export async function restore(input: RestoreInput): Promise<RestoreResult> {
   const result: RestoreResult = { metadataOnly: 0, fromCache: 0, dropped: 0 };
   const cacheMd: CacheMetadata = input.cache && !input.skipLayers ? await input.cache.metadata() : { buildpacks: [] };
+  // Cached contents are extracted a few at a time (disk-bound work); each task writes only its own folder.
+  const extractions: (() => Promise<void>)[] = [];
   for (const bp of input.group) {
     const bpDir = join(input.layersDir, escapeId(bp.id));
     await mkdir(bpDir, { recursive: true });
@@ -59,18 +65,21 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
           result.dropped++;
           continue;
         }
-        if (await restoreContents(input, bp, name, cached)) {
-          await writeLayerToml(bpDir, name, (app ?? cached).data);
-          result.fromCache++;
-        } else {
-          result.dropped++;
-        }
+        extractions.push(async () => {
+          if (await restoreContents(input, bp, name, cached)) {
+            await writeLayerToml(bpDir, name, (app ?? cached).data);
+            result.fromCache++;
+          } else {
+            result.dropped++;
+          }
+        });
       } else if (app?.launch && !app.cache && !app.build) {
         await writeLayerToml(bpDir, name, app.data);
         result.metadataOnly++;
       }
     }
   }
+  await mapLimit(extractions, RESTORE_PARALLEL, (run) => run());
   return result;
 }
 
