@@ -4,7 +4,7 @@
  * a counting proxy, and the two apps (the seed app and bench/apps/large); then runs the scenarios and tears
  * everything down.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +41,7 @@ export interface DockerfileBench {
 
 /** The seed app: examples/seed once the lead lands it, else the buildpacks' test fixture. */
 function apps(): BenchApp[] {
-  const seed = existsSync(join(ROOT, 'examples/seed/package.json')) ? join(ROOT, 'examples/seed') : join(ROOT, 'test/buildpacks/fixtures/seed');
+  const seed = join(ROOT, 'examples/seed');
   return [
     { name: 'seed', dir: seed, sources: ['src'], changeFile: 'src/index.js', build: false },
     { name: 'large', dir: join(ROOT, 'bench/apps/large'), sources: ['tsconfig.json', 'src'], changeFile: 'src/index.ts', build: true },

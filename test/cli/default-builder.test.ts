@@ -61,7 +61,7 @@ test('with no builder, cairn build makes the default builder once and builds the
       await utimes(join(second, f), later, later);
       await chmod(join(second, f), f === 'src' ? 0o775 : 0o664); // as a umask of 002 leaves them
     }
-    const warm = await runCairn(['build', 'seed', '--path', second, '--json', ...caFlags], { env, timeoutMs: 240_000, umask: 0o077 });
+    const warm = await runCairn(['build', 'seed', '--path', second, '--json', '--clear-cache', ...caFlags], { env, timeoutMs: 240_000, umask: 0o077 });
     assert.equal(warm.code, 0, warm.stderr);
     assert.doesNotMatch(warm.stderr, /\[default builder\]/);
     assert.equal((JSON.parse(warm.stdout) as { digest: string }).digest, digest);
