@@ -5,7 +5,8 @@
  * 1. a folders layer: `/workspace` and `/layers` owned by the CNB user, `/cnb`, `/cnb/buildpacks`,
  *    `/cnb/extensions`, `/platform`, `/platform/env`, `/cnb/build-config`, `/cnb/build-config/env`
  *    root-owned, all 0755;
- * 2. the lifecycle layer: `/cnb/lifecycle/launcher` (and pack's `/lifecycle` → `/cnb/lifecycle` link);
+ * 2. the lifecycle layer: `/cnb/lifecycle/launcher` (and pack's `/lifecycle` → `/cnb/lifecycle` link), and with a
+ *    node runtime the phases `/cnb/lifecycle/{analyzer,detector,restorer,builder,exporter,creator}`;
  *    then one layer per runtime the buildpacks run on, at `/cnb/runtime/<name>/` (cairn's Node.js
  *    buildpacks run their bundles with `/cnb/runtime/node/bin/node`; it never reaches an app image);
  * 3. one layer per buildpack at `/cnb/buildpacks/<escaped id>/<version>/` (a buildpackage's layers are
@@ -53,6 +54,12 @@ export interface CreateBuilderOptions {
   launcher: () => Promise<string>;
   /** cairn's version: the lifecycle's and the creator's. */
   version: string;
+  /**
+   * cairn's CLI bundle (dist/cairn.mjs). With a `node` runtime it goes to `/cnb/lifecycle/cairn.mjs`, and
+   * `/cnb/lifecycle/<phase>` run it: the lifecycle's phase executables, for platforms that run the build inside
+   * the builder image (Tekton, kpack).
+   */
+  lifecycleBundle?: string;
   /** Folders to carry at `/cnb/runtime/<name>/` (e.g. node: a folder holding `bin/node`). */
   runtimes?: { name: string; dir: string }[];
   sources: SourceContext;
@@ -172,10 +179,12 @@ export async function createBuilder(opts: CreateBuilderOptions): Promise<Created
     ...FOLDERS_UID_OWNED.map((path): LayerSource => ({ type: 'dir', path, uid, gid })),
     ...FOLDERS_ROOT_OWNED.map((path): LayerSource => ({ type: 'dir', path })),
   ]);
+  const phases = opts.lifecycleBundle && opts.runtimes?.some((r) => r.name === 'node') ? opts.lifecycleBundle : undefined;
   const lifecycle = await layer('lifecycle', [
     { type: 'dir', path: 'cnb/lifecycle' },
     { type: 'file', path: 'cnb/lifecycle/launcher', source: await opts.launcher() },
     { type: 'symlink', path: 'lifecycle', target: '/cnb/lifecycle' },
+    ...(phases ? phaseExecutables(phases) : []),
   ]);
   const runtimes: Layer[] = [];
   for (const r of opts.runtimes ?? []) runtimes.push(await layer(`runtime-${r.name}`, [{ type: 'tree', source: r.dir, path: `cnb/runtime/${r.name}` }]));
@@ -193,7 +202,7 @@ export async function createBuilder(opts: CreateBuilderOptions): Promise<Created
   const history = (created_by: string) => ({ ...(created ? { created } : {}), created_by });
   let image = appendLayers(buildImage, [
     { layer: folders, history: history('cairn builder create: /workspace, /layers, /cnb, /platform') },
-    { layer: lifecycle, history: history(`cairn builder create: lifecycle ${opts.version} (launcher)`) },
+    { layer: lifecycle, history: history(`cairn builder create: lifecycle ${opts.version} (launcher${phases ? ', phases' : ''})`) },
     ...runtimes.map((l, i) => ({ layer: l, history: history(`cairn builder create: runtime ${opts.runtimes![i]!.name} at /cnb/runtime/${opts.runtimes![i]!.name}`) })),
     ...modules.map((m) => ({ layer: m.layer, history: history(`cairn builder create: buildpack ${m.info.id}@${m.info.version}`) })),
     { layer: configLayer, history: history('cairn builder create: order.toml, run.toml, stack.toml, build-config') },
@@ -292,4 +301,19 @@ function idFrom(env: Record<string, string>, name: string): number {
     });
   }
   return n;
+}
+
+/** The Platform API's phase executables, each a script running cairn's lifecycle with the builder's Node.js. */
+const PHASES = ['analyzer', 'detector', 'restorer', 'builder', 'exporter', 'creator'] as const;
+
+function phaseExecutables(bundle: string): LayerSource[] {
+  return [
+    { type: 'file', path: 'cnb/lifecycle/cairn.mjs', source: bundle },
+    ...PHASES.map((phase): LayerSource => ({
+      type: 'file',
+      path: `cnb/lifecycle/${phase}`,
+      executable: true,
+      data: `#!/bin/sh\n# cairn's lifecycle, ${phase} phase (Platform API), on the Node.js this builder carries.\nexec /cnb/runtime/node/bin/node /cnb/lifecycle/cairn.mjs lifecycle ${phase} "$@"\n`,
+    })),
+  ];
 }

@@ -39,14 +39,15 @@ const NPM_REGISTRY = 'https://registry.npmjs.org';
 
 /**
  * The label recording what the default builder was made from: a digest of every input shipped with cairn (the
- * stack definition and lock, builder.toml, runtime.toml, the bundled buildpacks) and cairn's version. A builder
+ * stack definition and lock, builder.toml, runtime.toml, the bundled buildpacks, the lifecycle it carries) and
+ * cairn's version. A builder
  * whose label differs was made by another cairn, and is made anew.
  */
 const INPUTS_LABEL = 'dev.cairn.default-builder.inputs';
 
 async function defaultBuilderInputs(): Promise<string> {
   const hash = createHash('sha256').update(`cairn ${VERSION}\n`);
-  const files = ['stacks/tiny/stack.toml', 'stacks/tiny/stack.lock', 'builders/bookworm/builder.toml', 'builders/bookworm/runtime.toml'];
+  const files = ['stacks/tiny/stack.toml', 'stacks/tiny/stack.lock', 'builders/bookworm/builder.toml', 'builders/bookworm/runtime.toml', 'dist/cairn.mjs'];
   const bundles = packageFile('dist/buildpacks');
   for (const f of (await readdir(bundles, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
     files.push(relative(join(bundles, '..', '..'), join(f.parentPath, f.name)));
@@ -105,7 +106,7 @@ export async function ensureDefaultBuilder(ctx: CliContext, reg: RegistryOptions
   try {
     const made = await makeBuilder({
       configPath: packageFile('builders/bookworm/builder.toml'), configName: 'builders/bookworm/builder.toml', home, workDir,
-      hostPlatform: platform, version: VERSION, runtimes: [{ name: 'node', dir: runtime }], openImage: images.open,
+      hostPlatform: platform, version: VERSION, runtimes: [{ name: 'node', dir: runtime }], lifecycleBundle: packageFile('dist/cairn.mjs'), openImage: images.open,
       ...(ctx.env.PATH ? { searchPath: ctx.env.PATH } : {}), warn,
     });
     const digest = await store(setLabels(made.image, { [INPUTS_LABEL]: inputs }), parseTarget(DEFAULT_BUILDER), ctx, reg);

@@ -24,6 +24,8 @@ export interface MakeBuilderOptions {
   hostPlatform: PlatformChoice;
   /** cairn's version: the lifecycle's. */
   version: string;
+  /** cairn's CLI bundle, carried as the lifecycle's phases when a node runtime is (create-builder.ts). */
+  lifecycleBundle?: string;
   /** Folders carried at `/cnb/runtime/<name>/`. */
   runtimes: { name: string; dir: string }[];
   openImage: (ref: string, platform: PlatformChoice, what: string) => Promise<Image>;
@@ -60,6 +62,7 @@ export async function makeBuilder(opts: MakeBuilderOptions): Promise<MadeBuilder
     }),
     version: opts.version,
     runtimes: opts.runtimes,
+    ...(opts.lifecycleBundle ? { lifecycleBundle: opts.lifecycleBundle } : {}),
     sources: { baseDir: dirname(opts.configPath), workDir: opts.workDir, openImage: (r) => opts.openImage(r, platform, 'buildpackage') },
     warn: opts.warn,
   });

@@ -210,3 +210,26 @@ test('runtimes are carried at /cnb/runtime/<name>/ in a layer of their own', asy
   assert.deepEqual(runtime.map((e) => `${e.path} ${e.mode.toString(8)}`), ['cnb/ 755', 'cnb/runtime/ 755', 'cnb/runtime/node/ 755', 'cnb/runtime/node/bin/ 755', 'cnb/runtime/node/bin/node 755']);
   await assert.rejects(createBuilder({ config, configName: 'builder.toml', buildImage, launcher: async () => launcher, version: '0.1.0', runtimes: [{ name: '../up', dir: node }], sources }), /runtime name "\.\.\/up" is not a folder name/);
 });
+
+test('with a node runtime and cairn\'s bundle, /cnb/lifecycle holds the phase executables; without a runtime, the launcher only', async () => {
+  const node = await mkdtemp(join(work, 'node-'));
+  await mkdir(join(node, 'bin'));
+  await writeFile(join(node, 'bin/node'), 'not really node');
+  const bundle = join(work, 'cairn.mjs');
+  await writeFile(bundle, '// cairn');
+  const toml = '[[buildpacks]]\nuri = "hello"\n[build]\nimage = "b"\n[[run.images]]\nimage = "r"\n';
+  const config = parseBuilderToml(toml, 'builder.toml');
+  const sources = () => mkdtemp(join(work, 'w-')).then((workDir) => ({ baseDir: FIXTURES, workDir, openImage: () => Promise.reject(new Error('no images here')) }));
+  const base = { config, configName: 'builder.toml', buildImage, launcher: async () => launcher, version: '0.1.0', lifecycleBundle: bundle };
+  const withNode = await createBuilder({ ...base, runtimes: [{ name: 'node', dir: node }], sources: await sources() });
+  const lifecycle = await entries(withNode.image.layers[buildImage.layers.length + 1]!);
+  const phases = ['analyzer', 'builder', 'creator', 'detector', 'exporter', 'restorer'];
+  assert.deepEqual(lifecycle.filter((e) => e.path.startsWith('cnb/lifecycle/') && e.path !== 'cnb/lifecycle/').map((e) => `${e.path} ${e.mode.toString(8)}`),
+    ['cnb/lifecycle/analyzer 755', 'cnb/lifecycle/builder 755', 'cnb/lifecycle/cairn.mjs 644', 'cnb/lifecycle/creator 755', 'cnb/lifecycle/detector 755', 'cnb/lifecycle/exporter 755', 'cnb/lifecycle/launcher 755', 'cnb/lifecycle/restorer 755']);
+  const root = await mkdtemp(join(work, 'x-'));
+  await extractLayer((await withNode.image.layers[buildImage.layers.length + 1]!.compressed()).pipe(createGunzip()), root);
+  for (const p of phases) assert.match(await readFile(join(root, 'cnb/lifecycle', p), 'utf8'), new RegExp(`exec /cnb/runtime/node/bin/node /cnb/lifecycle/cairn\\.mjs lifecycle ${p} "\\$@"`));
+  const without = await createBuilder({ ...base, sources: await sources() });
+  const only = await entries(without.image.layers[buildImage.layers.length + 1]!);
+  assert.deepEqual(only.filter((e) => e.path.startsWith('cnb/lifecycle/')).map((e) => e.path), ['cnb/lifecycle/', 'cnb/lifecycle/launcher']);
+});

@@ -6,13 +6,16 @@
  * compiler. A second build from another copy of the app, with other mtimes and umask, reuses the builder and gives
  * the same digest. Then a run image v2 — the tiny stack with another package list, hence another lock — and
  * `cairn rebase seed --run-image` onto it: every app layer keeps its digest, the base is v2's, the image serves.
+ * And the builder's own `/cnb/lifecycle/detector`, run inside the builder's root filesystem, detects the app.
  */
 import assert from 'node:assert/strict';
 import { chmod, cp, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { loadImage } from '../../src/oci/image.js';
+import { prepareRootfs } from '../../src/lifecycle/sandbox/rootfs-cache.js';
 import { openLocalStore } from '../../src/oci/store/local.js';
 import { layerPaths, REPO, runIn, serve } from '../buildpacks/helpers/harness.js';
 import { runCairn } from '../helpers/cli.js';
@@ -21,6 +24,16 @@ import { needTool } from '../helpers/tools.js';
 import { needDebianMirror } from '../stack/helpers/network.js';
 
 const caFlags = process.env.NODE_EXTRA_CA_CERTS ? ['--build-ca-cert', process.env.NODE_EXTRA_CA_CERTS] : [];
+
+/** The default builder's root filesystem, extracted (or found extracted) under the cairn home. */
+async function builderRootfs(home: string): Promise<string> {
+  const store = await openLocalStore(home);
+  try {
+    return await prepareRootfs(await loadImage(store, 'cairn/builder:bookworm'), join(home, 'rootfs'));
+  } finally {
+    await store.close();
+  }
+}
 
 test('with no builder, cairn build makes the default builder once and builds the seed app on it', { timeout: 600_000 }, async (t) => {
   if (!needTool(t, 'bwrap', 'podman')) return;
@@ -65,6 +78,15 @@ test('with no builder, cairn build makes the default builder once and builds the
     assert.equal(warm.code, 0, warm.stderr);
     assert.doesNotMatch(warm.stderr, /\[default builder\]/);
     assert.equal((JSON.parse(warm.stdout) as { digest: string }).digest, digest);
+
+    // The builder carries the lifecycle's phases for platforms that run inside it (Tekton, kpack): its detector,
+    // run in the builder's own root filesystem, detects the seed app with the builder's order.
+    const rootfs = await builderRootfs(env.CAIRN_HOME);
+    const layers = await mkdtemp(join(base, 'layers-'));
+    const detect = spawnSync('bwrap', ['--ro-bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--ro-bind', second, '/workspace',
+      '--bind', layers, '/layers', '--setenv', 'CNB_PLATFORM_API', '0.14', '--setenv', 'PATH', '/usr/bin:/bin', '/cnb/lifecycle/detector', '-app', '/workspace', '-layers', '/layers'], { encoding: 'utf8' });
+    assert.equal(detect.status, 0, detect.stderr + detect.stdout);
+    assert.match(await readFile(join(layers, 'group.toml'), 'utf8'), /id = "cairn\/node-engine"[\s\S]*id = "cairn\/npm-install"[\s\S]*id = "cairn\/node-start"/);
 
     // Run image v2: the tiny stack plus one package (another lock), then a rebase onto it.
     const stackDir = join(base, 'stack-v2');

@@ -14,6 +14,7 @@ import { openTarget, type OpenedTarget, type RegistryOptions } from '../../oci/o
 import { cairnHome } from '../../oci/store/local.js';
 import { formatTarget, parseTarget, type Target } from '../../oci/transport.js';
 import { makeBuilder } from '../../platform/make-builder.js';
+import { packageFile } from '../package-file.js';
 import { type CliContext, targetContext } from '../context.js';
 import { collect, registryFlags, registryOptionsFrom } from '../flags.js';
 import { printTable } from '../format.js';
@@ -46,6 +47,7 @@ export function builderCommand(ctx: CliContext): Command {
           hostPlatform: hostPlatform(process.arch),
           version: VERSION,
           runtimes,
+          lifecycleBundle: packageFile('dist/cairn.mjs'),
           openImage: images.open,
           ...(ctx.env.PATH ? { searchPath: ctx.env.PATH } : {}),
           warn: (m) => void ctx.stderr.write(`warning: ${m}\n`),
