@@ -78,7 +78,8 @@ test('four builds at once in one CAIRN_HOME (the same app twice, and two others)
     const t0 = Date.now();
     // Alongside, a copy into the same store and a removal (with its garbage collection) of the last round's copy.
     const [results, others] = await Promise.all([
-      Promise.all(builds.map((b) => runCairn(['build', b.tag, '--path', b.app, ...fx.buildArgs], { env, timeoutMs: 240_000 }))),
+      // A build env of its own each round: every build runs the lifecycle (no no-op reuse of the last round's).
+      Promise.all(builds.map((b) => runCairn(['build', b.tag, '--path', b.app, '--env', `ROUND=${round}`, ...fx.buildArgs], { env, timeoutMs: 240_000 }))),
       Promise.all([
         runCairn(['image', 'copy', fx.layout('test-run:v2'), `copied:r${round}`], { env }),
         ...(round > 0 ? [runCairn(['image', 'rm', `copied:r${round - 1}`], { env })] : []),

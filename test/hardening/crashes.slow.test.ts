@@ -167,16 +167,18 @@ test('kill -9 at random moments of push, pull, local → oci copy and build: sto
   // layers (the greeter embeds a random seed), killed at a random moment, then run again.
   const homeBuild = { CAIRN_HOME: join(base, 'home-build') };
   const appDir = await fx.app('crash', 'hello');
-  const build = ['build', 'app', '--path', appDir, ...fx.buildArgs];
+  // Each run gets a build env of its own, so that it runs the lifecycle rather than reusing the last image.
+  let runs = 0;
+  const build = (): string[] => ['build', 'app', '--path', appDir, '--env', `RUN=${runs++}`, ...fx.buildArgs];
   const store = join(homeBuild.CAIRN_HOME, 'store');
   const cacheDir = join(homeBuild.CAIRN_HOME, 'cache', sha256('app').slice(7, 23));
-  let buildMs = await mustRun(build, homeBuild, 'first build');
+  let buildMs = await mustRun(build(), homeBuild, 'first build');
   assert.ok(existsSync(cacheDir), `the build cache is at ${cacheDir}`);
   const f = fig('build');
   for (let k = 0; f.kills < BUILD_KILLS && k < BUILD_KILLS * 3; k++) {
     const what = `build ${k} (seed ${seed})`;
     const before = await layoutTag(store, 'app:latest');
-    const { killed } = await runKilled(build, homeBuild, Math.round(buildMs * (0.2 + 0.8 * rng())));
+    const { killed } = await runKilled(build(), homeBuild, Math.round(buildMs * (0.2 + 0.8 * rng())));
     if (killed) f.kills++;
     else f.finished++;
     const t0 = Date.now();
@@ -185,7 +187,7 @@ test('kill -9 at random moments of push, pull, local → oci copy and build: sto
     const w = warnings();
     await validateCache(await openVolumeCache(cacheDir, { warn: w.warn }), w.list).catch((e: Error) => assert.fail(`${what}: cache: ${e.message}`));
     f.ms += Date.now() - t0;
-    buildMs = await mustRun(build, homeBuild, `${what}: the build after the kill`);
+    buildMs = await mustRun(build(), homeBuild, `${what}: the build after the kill`);
   }
   const leftovers = await readdir(join(homeBuild.CAIRN_HOME, 'builds')).catch(() => [] as string[]);
 
