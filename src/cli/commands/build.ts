@@ -3,7 +3,7 @@
  * store; a registry reference with --publish). pack flags cairn does not support fail with a message saying
  * so, never silently.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { CairnError } from '../../oci/errors.js';
@@ -73,6 +73,9 @@ export function buildCommand(ctx: CliContext): Command {
     const reg = await registryOptionsFrom(o, ctx);
     const tctx = targetContext(ctx);
     const appDir = resolve(ctx.cwd, (o.path as string) ?? '.');
+    if (!(await stat(appDir).then((st) => st.isDirectory(), () => false))) {
+      throw new CairnError('INVALID_ARGUMENT', `the app folder ${appDir} does not exist or is not a folder`, { hint: 'pass the app\'s folder with --path DIR (default: the current folder)' });
+    }
     const config = await readConfig(ctx.env);
     const descriptor = await loadDescriptor(o.descriptor as string | undefined, appDir, ctx.cwd);
     const builderRef = (o.builder as string | undefined) ?? descriptor?.descriptor.builder ?? ctx.env.CAIRN_BUILDER ?? config.defaultBuilder ?? DEFAULT_BUILDER;
