@@ -306,14 +306,21 @@ function idFrom(env: Record<string, string>, name: string): number {
 /** The Platform API's phase executables, each a script running cairn's lifecycle with the builder's Node.js. */
 const PHASES = ['analyzer', 'detector', 'restorer', 'builder', 'exporter', 'creator'] as const;
 
+/** Runs the bundled CLI (which only exports `run`) with the process's arguments, environment and clock. */
+const ENTRY = `// cairn's lifecycle in a builder: /cnb/lifecycle/<phase> runs \`node main.mjs lifecycle <phase> ARGS\`.
+import { run } from './cairn.mjs';
+process.exitCode = await run(process.argv.slice(2), { env: process.env, cwd: process.cwd(), stdout: process.stdout, stderr: process.stderr, now: () => new Date() });
+`;
+
 function phaseExecutables(bundle: string): LayerSource[] {
   return [
     { type: 'file', path: 'cnb/lifecycle/cairn.mjs', source: bundle },
+    { type: 'file', path: 'cnb/lifecycle/main.mjs', data: ENTRY },
     ...PHASES.map((phase): LayerSource => ({
       type: 'file',
       path: `cnb/lifecycle/${phase}`,
       executable: true,
-      data: `#!/bin/sh\n# cairn's lifecycle, ${phase} phase (Platform API), on the Node.js this builder carries.\nexec /cnb/runtime/node/bin/node /cnb/lifecycle/cairn.mjs lifecycle ${phase} "$@"\n`,
+      data: `#!/bin/sh\n# cairn's lifecycle, ${phase} phase (Platform API), on the Node.js this builder carries.\nexec /cnb/runtime/node/bin/node /cnb/lifecycle/main.mjs lifecycle ${phase} "$@"\n`,
     })),
   ];
 }

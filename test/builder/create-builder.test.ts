@@ -225,10 +225,10 @@ test('with a node runtime and cairn\'s bundle, /cnb/lifecycle holds the phase ex
   const lifecycle = await entries(withNode.image.layers[buildImage.layers.length + 1]!);
   const phases = ['analyzer', 'builder', 'creator', 'detector', 'exporter', 'restorer'];
   assert.deepEqual(lifecycle.filter((e) => e.path.startsWith('cnb/lifecycle/') && e.path !== 'cnb/lifecycle/').map((e) => `${e.path} ${e.mode.toString(8)}`),
-    ['cnb/lifecycle/analyzer 755', 'cnb/lifecycle/builder 755', 'cnb/lifecycle/cairn.mjs 644', 'cnb/lifecycle/creator 755', 'cnb/lifecycle/detector 755', 'cnb/lifecycle/exporter 755', 'cnb/lifecycle/launcher 755', 'cnb/lifecycle/restorer 755']);
+    ['cnb/lifecycle/analyzer 755', 'cnb/lifecycle/builder 755', 'cnb/lifecycle/cairn.mjs 644', 'cnb/lifecycle/creator 755', 'cnb/lifecycle/detector 755', 'cnb/lifecycle/exporter 755', 'cnb/lifecycle/launcher 755', 'cnb/lifecycle/main.mjs 644', 'cnb/lifecycle/restorer 755']);
   const root = await mkdtemp(join(work, 'x-'));
   await extractLayer((await withNode.image.layers[buildImage.layers.length + 1]!.compressed()).pipe(createGunzip()), root);
-  for (const p of phases) assert.match(await readFile(join(root, 'cnb/lifecycle', p), 'utf8'), new RegExp(`exec /cnb/runtime/node/bin/node /cnb/lifecycle/cairn\\.mjs lifecycle ${p} "\\$@"`));
+  for (const p of phases) assert.match(await readFile(join(root, 'cnb/lifecycle', p), 'utf8'), new RegExp(`exec /cnb/runtime/node/bin/node /cnb/lifecycle/main\\.mjs lifecycle ${p} "\\$@"`));
   const without = await createBuilder({ ...base, sources: await sources() });
   const only = await entries(without.image.layers[buildImage.layers.length + 1]!);
   assert.deepEqual(only.filter((e) => e.path.startsWith('cnb/lifecycle/')).map((e) => e.path), ['cnb/lifecycle/', 'cnb/lifecycle/launcher']);

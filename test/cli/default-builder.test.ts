@@ -83,6 +83,8 @@ test('with no builder, cairn build makes the default builder once and builds the
     // run in the builder's own root filesystem, detects the seed app with the builder's order.
     const rootfs = await builderRootfs(env.CAIRN_HOME);
     const layers = await mkdtemp(join(base, 'layers-'));
+    // What the analyzer leaves for the detector (Platform API 0.12+): the run image and its target.
+    await writeFile(join(layers, 'analyzed.toml'), '[run-image]\nreference = "cairn/run:tiny"\n[run-image.target]\nos = "linux"\narch = "amd64"\n');
     const detect = spawnSync('bwrap', ['--ro-bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--ro-bind', second, '/workspace',
       '--bind', layers, '/layers', '--setenv', 'CNB_PLATFORM_API', '0.14', '--setenv', 'PATH', '/usr/bin:/bin', '/cnb/lifecycle/detector', '-app', '/workspace', '-layers', '/layers'], { encoding: 'utf8' });
     assert.equal(detect.status, 0, detect.stderr + detect.stdout);
