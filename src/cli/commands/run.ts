@@ -45,8 +45,18 @@ export function runCommand(ctx: CliContext, setExitCode: (code: number) => void)
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }
-      const runArgs = ['run', '--rm', '-i', ...(o.publish ?? []).flatMap((p) => ['-p', p]), ...(o.env ?? []).flatMap((e) => ['-e', e]), ...(o.entrypoint ? ['--entrypoint', o.entrypoint] : []), name, ...args];
+      const runArgs = ['run', '--rm', '-i', '--init', ...(o.publish ?? []).flatMap((p) => ['-p', p]), ...(o.env ?? []).flatMap((e) => ['-e', e]), ...(o.entrypoint ? ['--entrypoint', o.entrypoint] : []), name, ...args];
       const child = spawn(engine, runArgs, { stdio: 'inherit', env: ctx.env as NodeJS.ProcessEnv });
-      setExitCode(await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1))));
+      // A signal to cairn goes on to the engine, which passes it to the container (--sig-proxy, the default), where
+      // an init (--init) hands it to the app — a process with PID 1 would ignore it; the container then stops and
+      // is removed (--rm) instead of running on without cairn.
+      const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+      const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+      for (const s of signals) process.on(s, forward);
+      try {
+        setExitCode(await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1))));
+      } finally {
+        for (const s of signals) process.off(s, forward);
+      }
     });
 }
