@@ -51,7 +51,7 @@ test('cairn run runs the default process with -e, and a process type with --entr
 
 test('a signal to cairn run stops the container and removes it', async (t) => {
   if (!needTool(t, 'bwrap', 'cc', 'podman')) return;
-  const child = spawn(process.execPath, [CAIRN_BIN, 'run', 'greeter', '--engine', 'podman', '--entrypoint', '/cnb/lifecycle/launcher', '--', 'sleep', '300'],
+  const child = spawn(process.execPath, [CAIRN_BIN, 'run', 'greeter', '--engine', 'podman', '--entrypoint', '/cnb/lifecycle/launcher', '--', 'sleep 300'],
     { env: { ...process.env, ...env }, stdio: 'ignore' });
   const ps = () => execFileSync('podman', ['ps', '-a', '-q'], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim();
   const until = async (what: string, ok: () => boolean) => {
