@@ -97,7 +97,7 @@ Every scenario of issue 8 in one run, cairn beside Dockerfile baselines built wi
 ![cairn vs Dockerfile builds](docs/bench.svg)
 
 - cairn builds with its default builder \`cairn/builder:bookworm\` (stacks/tiny: Debian 12 build image, distroless-style
-  run image; node from the npm registry), assembled in the bench's own cairn home as builders/bookworm/builder.toml says.
+  run image; node from the npm registry), made in the bench's own cairn home by a warm-up build, as a user's first build makes it.
 - The Dockerfiles' base is a node:16-slim equivalent made by the bench (Docker Hub is not reachable here): Debian 12
   with every Essential package (bench/stacks/slim, like debian:bookworm-slim) plus node ${r.versions.node} and npm ${r.versions.npm}
   from the npm registry in /usr/local, \`CMD ["node"]\`, run as root.
