@@ -61,9 +61,13 @@ export class ContentCache {
     const dest = this.path(hex);
     await mkdir(join(this.dir, 'sha256'), { recursive: true });
     const tmp = join(this.dir, 'sha256', `.tmp-${randomBytes(6).toString('hex')}-${hex}`);
+    const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+    // Settles once the file is closed: a failed pipeline destroys the stream, which may still be opening the file;
+    // removing it before then would leave the file the open creates.
+    const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
     try {
       const verify = new VerifyingStream({ digest: parseDigest(`sha256:${hex}`), ...(size !== undefined ? { size } : {}) }, what);
-      await pipeline(source, verify, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+      await pipeline(source, verify, out);
       const fh = await open(tmp, 'r+');
       try {
         await fh.sync();
@@ -73,6 +77,7 @@ export class ContentCache {
       await rename(tmp, dest);
       return dest;
     } catch (e) {
+      await closed;
       await rm(tmp, { force: true });
       if (isCairnError(e)) throw e;
       throw new CairnError('IO', `cannot store ${what} in the cache ${this.dir}: ${messageOf(e)}`, { cause: e, hint: 'check free space and permissions of the cache folder' });
