@@ -2,7 +2,7 @@
  * `cairn builder create|inspect|suggest` (src/builder/): builders in pack's format, assembled from a build
  * image (usually made by `cairn stack create`), buildpacks, and cairn's launcher compiled in that image.
  */
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { type BuilderDescription, describeBuilder } from '../../builder/inspect.js';

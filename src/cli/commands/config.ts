@@ -3,7 +3,7 @@
  * run-image mirrors, kept in `$CAIRN_HOME/config.toml` (config-file.ts). With no value a key is printed;
  * `--unset` removes it.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { CairnError } from '../../oci/errors.js';
 import { parseImageName } from '../../oci/reference.js';
 import { parseTarget } from '../../oci/transport.js';

@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
@@ -237,4 +237,41 @@ export async function serve(podman: Podman, image: Image, tag: string, port: num
 /** Runs a command in the image through the launcher (`/cnb/lifecycle/launcher -- …`). */
 export function runIn(podman: Podman, tag: string, argv: string[], extra: string[] = []): string {
   return podman.podman(['run', '--rm', '--network', 'none', ...extra, '--entrypoint', '/cnb/lifecycle/launcher', `localhost/cairn-bp-${tag}:latest`, '--', ...argv]);
+}
+
+/** Every path in every layer of a built image. */
+export async function allPaths(b: Built): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < b.image.layers.length; i++) out.push(...(await layerPaths(b.image, i)));
+  return out;
+}
+
+export interface BuiltProcess {
+  type: string;
+  command: string[];
+  args: string[];
+  'working-dir'?: string;
+}
+
+/** The processes a built image declares (its build metadata label). */
+export function processes(b: Built): BuiltProcess[] {
+  return (JSON.parse(b.image.config.config!.Labels!['io.buildpacks.build.metadata']!) as { processes: BuiltProcess[] }).processes;
+}
+
+/** The failure text (message and buildpack output) of a build of `fixture` with `dep` added to its package.json. */
+export async function outOfSync(h: Harness, fixture: string, dep: string): Promise<string> {
+  try {
+    await buildApp(h, {
+      fixture,
+      mutate: async (app) => {
+        const p = JSON.parse(await readFile(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+        p.dependencies[dep] = '*';
+        await writeFile(join(app, 'package.json'), JSON.stringify(p));
+      },
+    });
+  } catch (e) {
+    const err = e as Error & { output?: string };
+    return `${err.message}\n${err.output ?? ''}`;
+  }
+  throw new Error(`the build of ${fixture} with ${dep} added passed`);
 }

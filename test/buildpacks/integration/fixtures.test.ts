@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { parseLifecycleMetadataLabel } from '../../../src/lifecycle/labels/lifecycle-metadata.js';
 import { type Podman, setupPodman } from '../../helpers/podman.js';
 import { needTool, whichTool } from '../../helpers/tools.js';
-import { buildApp, type Built, type Harness, layerPaths, NODE_ENGINE, NODE_START, NPM_INSTALL, PROCFILE, serve, setupHarness } from '../helpers/harness.js';
+import { allPaths, buildApp, type Built, type Harness, NODE_ENGINE, NODE_START, NPM_INSTALL, processes, PROCFILE, serve, setupHarness } from '../helpers/harness.js';
 
 let h: Harness | undefined;
 let podman: Podman | undefined;
@@ -21,23 +21,6 @@ after(async () => {
   await podman?.cleanup();
   await h?.cleanup();
 });
-
-interface Proc {
-  type: string;
-  command: string[];
-  args: string[];
-  'working-dir'?: string;
-}
-
-function processes(b: Built): Proc[] {
-  return (JSON.parse(b.image.config.config!.Labels!['io.buildpacks.build.metadata']!) as { processes: Proc[] }).processes;
-}
-
-async function allPaths(b: Built): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < b.image.layers.length; i++) out.push(...(await layerPaths(b.image, i)));
-  return out;
-}
 
 function group(b: Built): string[] {
   return b.detected.group.group.map((g) => g.id);

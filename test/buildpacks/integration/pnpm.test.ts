@@ -4,12 +4,10 @@
  * that installs nothing and asks the registry nothing.
  */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Podman, setupPodman } from '../../helpers/podman.js';
 import { needTool, whichTool } from '../../helpers/tools.js';
-import { buildApp, type Built, type Harness, layerPaths, NODE_ENGINE, NODE_START, PNPM_INSTALL, serve, setupHarness } from '../helpers/harness.js';
+import { allPaths, buildApp, type Harness, NODE_ENGINE, NODE_START, outOfSync, PNPM_INSTALL, serve, setupHarness } from '../helpers/harness.js';
 
 let h: Harness | undefined;
 let podman: Podman | undefined;
@@ -21,30 +19,6 @@ after(async () => {
   await podman?.cleanup();
   await h?.cleanup();
 });
-
-async function allPaths(b: Built): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < b.image.layers.length; i++) out.push(...(await layerPaths(b.image, i)));
-  return out;
-}
-
-/** The failure text (message and buildpack output) of a build with `dep` added to package.json. */
-async function outOfSync(fixture: string, dep: string): Promise<string> {
-  try {
-    await buildApp(h!, {
-      fixture,
-      mutate: async (app) => {
-        const p = JSON.parse(await readFile(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-        p.dependencies[dep] = '*';
-        await writeFile(join(app, 'package.json'), JSON.stringify(p));
-      },
-    });
-  } catch (e) {
-    const err = e as Error & { output?: string };
-    return `${err.message}\n${err.output ?? ''}`;
-  }
-  assert.fail('the build passed');
-}
 
 test('pnpm: frozen lockfile through the mirror, pnpm only at build time, production modules, rebuilt from cache', async (t) => {
   if (!needTool(t, 'bwrap', 'cc')) return;
@@ -84,7 +58,7 @@ test('pnpm: frozen lockfile through the mirror, pnpm only at build time, product
 
 test('pnpm: a lockfile out of sync with package.json fails with what to do', async (t) => {
   if (!needTool(t, 'bwrap', 'cc')) return;
-  const text = await outOfSync('pnpm', 'is-odd');
+  const text = await outOfSync(h!, 'pnpm', 'is-odd');
   assert.match(text, /ERROR: pnpm-lock\.yaml is out of sync with package\.json: `pnpm install --frozen-lockfile --prod=false`/);
   assert.match(text, /ERR_PNPM_OUTDATED_LOCKFILE/);
   assert.match(text, /HINT: run `pnpm install` in the project to update pnpm-lock\.yaml, commit it, and build again/);

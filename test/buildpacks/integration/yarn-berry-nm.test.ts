@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { needTool, whichTool } from '../../helpers/tools.js';
-import { buildApp, type Built, type Harness, layerPaths, NODE_ENGINE, NODE_START, setupHarness, YARN_INSTALL } from '../helpers/harness.js';
+import { allPaths, buildApp, type Harness, NODE_ENGINE, NODE_START, processes, setupHarness, YARN_INSTALL } from '../helpers/harness.js';
 
 let h: Harness | undefined;
 before(async () => {
@@ -15,16 +15,6 @@ before(async () => {
 after(async () => {
   await h?.cleanup();
 });
-
-async function allPaths(b: Built): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < b.image.layers.length; i++) out.push(...(await layerPaths(b.image, i)));
-  return out;
-}
-
-function processes(b: Built): { command: string[] }[] {
-  return (JSON.parse(b.image.config.config!.Labels!['io.buildpacks.build.metadata']!) as { processes: { command: string[] }[] }).processes;
-}
 
 test('yarn 4 node-modules linker: yarn from the registry, production modules, rebuilt from cache', async (t) => {
   if (!needTool(t, 'bwrap', 'cc')) return;

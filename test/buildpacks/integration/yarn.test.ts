@@ -5,12 +5,10 @@
  * `resolved` URLs of yarn.lock, so they bypass the test mirror; yarn itself goes through it.)
  */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Podman, setupPodman } from '../../helpers/podman.js';
 import { needTool, whichTool } from '../../helpers/tools.js';
-import { buildApp, type Built, type Harness, layerPaths, NODE_ENGINE, NODE_START, serve, setupHarness, YARN_INSTALL } from '../helpers/harness.js';
+import { allPaths, buildApp, type Harness, NODE_ENGINE, NODE_START, outOfSync, processes, serve, setupHarness, YARN_INSTALL } from '../helpers/harness.js';
 
 let h: Harness | undefined;
 let podman: Podman | undefined;
@@ -23,35 +21,7 @@ after(async () => {
   await h?.cleanup();
 });
 
-async function allPaths(b: Built): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < b.image.layers.length; i++) out.push(...(await layerPaths(b.image, i)));
-  return out;
-}
-
-function processes(b: Built): { command: string[] }[] {
-  return (JSON.parse(b.image.config.config!.Labels!['io.buildpacks.build.metadata']!) as { processes: { command: string[] }[] }).processes;
-}
-
 let port = 18_420;
-
-/** The failure text (message and buildpack output) of a build with `dep` added to package.json. */
-async function outOfSync(fixture: string, dep: string): Promise<string> {
-  try {
-    await buildApp(h!, {
-      fixture,
-      mutate: async (app) => {
-        const p = JSON.parse(await readFile(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-        p.dependencies[dep] = '*';
-        await writeFile(join(app, 'package.json'), JSON.stringify(p));
-      },
-    });
-  } catch (e) {
-    const err = e as Error & { output?: string };
-    return `${err.message}\n${err.output ?? ''}`;
-  }
-  assert.fail('the build passed');
-}
 
 test('yarn 1: frozen lockfile, yarn only at build time, devDependencies pruned, rebuilt from cache', async (t) => {
   if (!needTool(t, 'bwrap', 'cc')) return;
@@ -90,7 +60,7 @@ test('yarn 1: frozen lockfile, yarn only at build time, devDependencies pruned, 
 
 test('yarn 1: a lockfile out of sync with package.json fails with what to do', async (t) => {
   if (!needTool(t, 'bwrap', 'cc')) return;
-  const text = await outOfSync('yarn1', 'is-odd');
+  const text = await outOfSync(h!, 'yarn1', 'is-odd');
   assert.match(text, /ERROR: yarn\.lock is out of sync with package\.json: `yarn install --frozen-lockfile --production=false --non-interactive` installs exactly what the lockfile lists/);
   assert.match(text, /Your lockfile needs to be updated/);
   assert.match(text, /HINT: run `yarn install` in the project to update yarn\.lock, commit it, and build again/);
