@@ -6,9 +6,9 @@
  * sharing the cairn home, whose owner may be alive) are left alone.
  */
 import { randomBytes } from 'node:crypto';
-import { readlinkSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pidNamespace, processAlive } from '../oci/process-liveness.js';
 
 const NAME = /^(\w+)-(\d+)-[0-9a-f]+$/;
 
@@ -26,20 +26,3 @@ export async function createWorkDir(buildsDir: string): Promise<string> {
   return dir;
 }
 
-/** The inode of this process's PID namespace, or `x` where /proc does not tell. */
-function pidNamespace(): string {
-  try {
-    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? 'x';
-  } catch {
-    return 'x';
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}

@@ -16,6 +16,7 @@ import { copyFile, type FileHandle, link, lstat, open, readdir, rename, rm } fro
 import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import { CairnError, messageOf } from '../../oci/errors.js';
+import { processAlive } from '../../oci/process-liveness.js';
 
 export interface VolumePaths {
   dir: string;
@@ -52,7 +53,7 @@ export async function recover(paths: VolumePaths): Promise<void> {
   }
   for (const name of await readdir(paths.dir)) {
     const m = STAGING_RE.exec(name);
-    if (name === 'staging' || (m && !pidAlive(Number(m[1])))) await rm(join(paths.dir, name), { recursive: true, force: true });
+    if (name === 'staging' || (m && !processAlive(Number(m[1])))) await rm(join(paths.dir, name), { recursive: true, force: true });
   }
 }
 
@@ -115,11 +116,3 @@ export function ioError(what: string, e: unknown): CairnError {
   return new CairnError('IO', `${what}: ${messageOf(e)}`, { cause: e, hint: 'check that the cache folder exists, is writable and has free space' });
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return isErrno(e, 'EPERM');
-  }
-}

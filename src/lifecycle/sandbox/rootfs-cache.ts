@@ -15,7 +15,7 @@
  *   other PID namespaces (another container sharing the cache) are left alone: their owner may be alive.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, type Dirent, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, type Dirent, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import { digestHex } from '../../oci/digest.js';
@@ -23,6 +23,7 @@ import { CairnError, messageOf } from '../../oci/errors.js';
 import type { Image } from '../../oci/image.js';
 import { extractLayer } from '../../oci/layer/extract.js';
 import { openUncompressed } from '../../oci/layer.js';
+import { pidNamespace, processAlive } from '../../oci/process-liveness.js';
 
 export interface PrepareRootfsOptions {
   /** Receives warnings (device nodes and FIFOs skipped). */
@@ -96,24 +97,6 @@ function isDir(p: string): boolean {
 
 function ioError(what: string, e: unknown): CairnError {
   return new CairnError('IO', `${what}: ${messageOf(e)}`, { cause: e, hint: 'check free disk space and the permissions of the cache folder' });
-}
-
-/** The inode of this process's PID namespace, or `x` where /proc does not tell. */
-function pidNamespace(): string {
-  try {
-    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? 'x';
-  } catch {
-    return 'x';
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
 }
 
 function removeStaleTemps(cacheDir: string): void {

@@ -13,6 +13,7 @@ import { link, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promis
 import { basename, dirname, join } from 'node:path';
 import { TEMP_PREFIX } from '../../atomic-file.js';
 import { CairnError, messageOf } from '../../errors.js';
+import { processAlive } from '../../process-liveness.js';
 
 export interface LockOptions {
   /** How long to wait for another holder before failing with STORE_LOCKED (default 60 s). */
@@ -49,7 +50,7 @@ async function removeDeadRecords(path: string): Promise<void> {
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) await unlink(join(dirname(path), name)).catch(() => undefined);
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) await unlink(join(dirname(path), name)).catch(() => undefined);
   }
 }
 
@@ -123,16 +124,7 @@ async function isStale(path: string, holder: Holder, opts: LockOptions): Promise
   if (holder.record === undefined) return opts.now().getTime() - holder.mtimeMs > UNREADABLE_STALE_MS;
   // A lock held from another host cannot be checked; it is broken only by hand (see the STORE_LOCKED hint).
   if (holder.record.host !== hostname()) return false;
-  return !pidAlive(holder.record.pid);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return !processAlive(holder.record.pid);
 }
 
 /** Removes the lock file if it still holds `staleRaw`, under the `.break` guard. */
