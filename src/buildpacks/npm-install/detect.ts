@@ -4,7 +4,7 @@
  * Provides `node_modules`; requires `node` (at build and launch) and `node_modules`.
  */
 import { join } from 'node:path';
-import { type DetectContext, type DetectResult, entryKind, readJsonIfExists } from '../sdk/index.js';
+import { type DetectContext, type DetectResult, entryKind, MODULES_PLAN, readJsonIfExists } from '../sdk/index.js';
 
 export async function detect(ctx: DetectContext): Promise<DetectResult> {
   const pkg = await readJsonIfExists<{ packageManager?: unknown }>(join(ctx.appDir, 'package.json'), 'package.json');
@@ -14,11 +14,5 @@ export async function detect(ctx: DetectContext): Promise<DetectResult> {
   if (typeof pkg.packageManager === 'string' && /^(yarn|pnpm)@/.test(pkg.packageManager)) return { pass: false, reason: `package.json names ${pkg.packageManager.split('@')[0]} as its package manager` };
   if (!npmLock && (await has('yarn.lock'))) return { pass: false, reason: 'yarn.lock without package-lock.json: a yarn project' };
   if (!npmLock && (await has('pnpm-lock.yaml'))) return { pass: false, reason: 'pnpm-lock.yaml without package-lock.json: a pnpm project' };
-  return {
-    pass: true,
-    plan: {
-      provides: [{ name: 'node_modules' }],
-      requires: [{ name: 'node', metadata: { build: true, launch: true } }, { name: 'node_modules' }],
-    },
-  };
+  return { pass: true, plan: MODULES_PLAN };
 }
