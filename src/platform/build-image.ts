@@ -33,6 +33,7 @@ import type { LoadedSource } from '../builder/buildpack-source.js';
 import { appFileFilter, type AppFileRules } from './app-files.js';
 import { appDigest } from './app-digest.js';
 import { inputsDigest, readBuildRecord, writeBuildRecord } from './build-record.js';
+import { layerDigests } from './layer-digests.js';
 import { selectBuildpacks } from './select-buildpacks.js';
 
 /** The Platform API cairn speaks to its lifecycle. */
@@ -101,6 +102,11 @@ export interface BuildImageInput {
   reuse?: boolean;
   /** cairn's version, part of a build's recorded inputs. */
   toolVersion?: string;
+  /**
+   * The local store, when an output is in it, with the compressor's version (`process.versions.zlib`): a launch
+   * layer whose blob cairn already wrote there for another image is taken from it (layer-digests.ts).
+   */
+  knownLayers?: { store: Store; zlib: string };
   /** Blob transfers while the image is written to its outputs. */
   progress?: ProgressSink;
   /** Each buildpack's bin/build output as it comes. */
@@ -168,6 +174,7 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
     if (input.caCerts?.length) await trustDuringBuild(dirs, rootfs, input.caCerts);
 
     const cache = await openCache(input, work);
+    const digests = input.knownLayers ? layerDigests(input.home, input.knownLayers.zlib, input.knownLayers.store) : undefined;
     const result = await create({
       dirs,
       executor: inBuilder ? createHostExecutor() : createBwrapExecutor({ rootfs, ...(input.searchPath ? { searchPath: input.searchPath } : {}) }),
@@ -187,6 +194,7 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
       processEnv: inBuilder || !builderEnv.PATH ? input.processEnv : { PATH: builderEnv.PATH, ...input.processEnv },
       platform: input.platform,
       workDir: work,
+      ...(digests ? { knownLayer: digests.known } : {}),
       log: input.log,
       ...(input.onPhase ? { onPhase: input.onPhase } : {}),
       ...(input.onBuildOutput ? { onBuildOutput: input.onBuildOutput } : {}),
@@ -197,6 +205,7 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
       digest = (await writeImage(result.image, o.store, o.tag, input.progress ? { progress: input.progress } : {})).digest;
       await o.store.close();
     }
+    await digests?.record(result.exported.compressed);
     await commitCache(cache, result.exported, (m) => input.log('warn', m));
     if (input.sbomOutputDir) await copySboms(join(dirs.host.layers, 'sbom'), input.sbomOutputDir);
     const summary = { digest, buildpacks: result.detected.group.group, processes: result.built.processes };

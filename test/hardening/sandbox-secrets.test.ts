@@ -11,7 +11,7 @@
  * User is 1000:1000 and its process runs as uid 1000 under podman.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { lstatSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -244,6 +244,14 @@ test('a hostile buildpack in the bwrap sandbox; a build-time secret; setuid bits
     if (f.data.subarray(257, 262).toString() === 'ustar') await checkTar(f.data, f.path);
   }
   assert.ok(setuidSeen >= 3, `the setuid files are in the image and the cache, without the bits (${setuidSeen} seen)`);
+  // ...and from every file left in the cairn home, the layer folders the cache keeps included.
+  let keptSeen = 0;
+  for (const rel of await readdir(home, { recursive: true })) {
+    const st = await lstat(join(home, rel));
+    if (rel.includes('/trees/') && rel.endsWith('suid-id')) keptSeen++;
+    if (!st.isSymbolicLink()) assert.equal(st.mode & 0o6000, 0, `${rel} has mode ${st.mode.toString(8)}`);
+  }
+  assert.ok(keptSeen >= 1, 'the cached layer folder was kept, without the bits');
 
   // The app runs as 1000:1000.
   assert.equal(image.config.config?.User, '1000:1000');

@@ -114,6 +114,7 @@ export function buildCommand(ctx: CliContext): Command {
       appDir,
       builder,
       outputs,
+      ...(target.kind === 'local' ? { knownLayers: { store: outputs[0]!.store, zlib: process.versions.zlib ?? 'unknown' } } : {}),
       ...(readable ? { previous: { store: (await openTarget(target, 'read', tctx, reg)).store, ref: outputs[0]!.tag, name: image } } : {}),
       ...(runFlag ? { runImage: await openWithPolicy(runFlag, policy, ctx, reg, 'run image', config.registryMirrors) } : {}),
       openRunImage: openRun,

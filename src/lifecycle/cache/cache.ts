@@ -44,6 +44,23 @@ export interface Cache {
   openLayer(diffID: Digest): Promise<Readable | undefined>;
   /** Starts writing the next cache generation. Nothing is visible until commit(). */
   begin(): Promise<CacheWriter>;
+  /**
+   * Caches that keep layer folders (the volume cache, volume-trees.ts): moves the kept folder of a cached
+   * layer to `dest` (absent) and gives its stat fingerprint; undefined (dest untouched) when none is kept.
+   */
+  takeTree?(diffID: Digest, dest: string): Promise<TreeRecord | undefined>;
+  /**
+   * Keeps `dir`, the folder of a layer this cache committed with `diffID` (its tar written as `record.writer`
+   * says, the folder as `record.fingerprint`), for the next takeTree (it is moved,
+   * or left where it is when it cannot be). Never throws: a tree not kept is only a slower next restore.
+   */
+  keepTree?(diffID: Digest, dir: string, record: TreeRecord): Promise<void>;
+}
+
+/** A kept layer folder's stat fingerprint (tree-fingerprint.ts) and how its tar was written (entry paths, owner). */
+export interface TreeRecord {
+  fingerprint: string;
+  writer: string;
 }
 
 export interface CacheWriter {

@@ -23,9 +23,10 @@ import { type Digest, parseDigest } from '../../oci/digest.js';
 import { CairnError, messageOf } from '../../oci/errors.js';
 import { withFileLock } from '../../oci/store/layout/lock.js';
 import { MAX_TOML_BYTES } from '../files/toml.js';
-import { type Cache, CACHE_METADATA_NAME, type CacheMetadata, type CacheWriter, emptyCacheMetadata, type Warn } from './cache.js';
+import { type Cache, CACHE_METADATA_NAME, type CacheMetadata, type CacheWriter, emptyCacheMetadata, type TreeRecord, type Warn } from './cache.js';
 import { LayerHealth } from './layer-health.js';
 import { parseCacheMetadata, referencedDiffIDs, serializeCacheMetadata } from './metadata.js';
+import { keepTree, pruneTrees, takeTree } from './volume-trees.js';
 import { exists, ioError, isErrno, layerFile, linkOrCopy, openRegular, readSmallFile, recover, stagingName, type VolumePaths, volumePaths } from './volume-files.js';
 
 export interface VolumeCacheOptions {
@@ -54,6 +55,8 @@ export async function openVolumeCache(dir: string, opts: VolumeCacheOptions): Pr
 class VolumeCache implements Cache {
   readonly name: string;
   readonly health = new LayerHealth();
+  /** Layers restored from a kept tree this run: their tars were not read, and reuse does not read them either. */
+  readonly fromTree = new Set<Digest>();
   readonly warn: Warn;
   private readonly now: () => Date;
 
@@ -108,6 +111,23 @@ class VolumeCache implements Cache {
     }
   }
 
+  async takeTree(diffID: Digest, dest: string): Promise<TreeRecord | undefined> {
+    try {
+      const taken = await takeTree(this.paths.trees, parseDigest(diffID), dest, this.warn);
+      if (taken) this.fromTree.add(diffID);
+      return taken;
+    } catch (e) {
+      this.warn(`${this.name}: cannot use the kept tree of layer ${diffID}, extracting it instead: ${messageOf(e)}`);
+      return undefined;
+    }
+  }
+
+  async keepTree(diffID: Digest, dir: string, record: TreeRecord): Promise<void> {
+    await keepTree(this.paths.trees, parseDigest(diffID), dir, record).catch((e: unknown) => {
+      this.warn(`${this.name}: layer ${diffID} is kept as a tar only: ${messageOf(e)}`);
+    });
+  }
+
   async begin(): Promise<CacheWriter> {
     const staging = join(this.paths.dir, stagingName(process.pid, randomBytes(6).toString('hex')));
     try {
@@ -156,7 +176,8 @@ class VolumeCacheWriter implements CacheWriter {
     if (this.written.has(diffID)) return true;
     const health = this.cache.health;
     if (health.isBad(diffID)) return false;
-    if (!health.isGood(diffID) && !(await this.cache.verify(diffID))) return false;
+    const trusted = health.isGood(diffID) || this.cache.fromTree.has(diffID);
+    if (!trusted && !(await this.cache.verify(diffID))) return false;
     try {
       await this.cache.inCommitted((c) => linkOrCopy(layerFile(c, diffID), layerFile(this.staging, diffID)));
     } catch (e) {
@@ -188,6 +209,7 @@ class VolumeCacheWriter implements CacheWriter {
           throw e;
         }
         await rm(backup, { recursive: true, force: true });
+        await pruneTrees(this.cache.paths.trees, new Set(referencedDiffIDs(metadata)));
       });
     } catch (e) {
       throw ioError(`cannot commit ${this.cache.name}`, e);

@@ -6,6 +6,7 @@
  *   <dir>/committed-backup/                                the previous generation, during a commit only
  *   <dir>/staging.<pid>.<hex>/                             one per writer, renamed to `committed` on commit
  *   <dir>/cache.lock                                       inter-process lock (pid + host, stale-pid breaking)
+ *   <dir>/trees/                                           kept layer trees (volume-trees.ts)
  *
  * `committed/` has the reference lifecycle's layout, so either tool reads what the other committed. Staging
  * differs: the reference writes to one `staging/`, which two concurrent builds would clobber; here each writer
@@ -23,10 +24,12 @@ export interface VolumePaths {
   committed: string;
   backup: string;
   lock: string;
+  /** Kept layer trees (volume-trees.ts). */
+  trees: string;
 }
 
 export function volumePaths(dir: string): VolumePaths {
-  return { dir, committed: join(dir, 'committed'), backup: join(dir, 'committed-backup'), lock: join(dir, 'cache.lock') };
+  return { dir, committed: join(dir, 'committed'), backup: join(dir, 'committed-backup'), lock: join(dir, 'cache.lock'), trees: join(dir, 'trees') };
 }
 
 export function layerFile(folder: string, diffID: Digest): string {

@@ -22,7 +22,7 @@ import { type BuilderInput, runBuilder } from './builder.js';
 import type { BuildOutcome } from './build-result.js';
 import { runDetector, type DetectOutcome } from './detector.js';
 import type { BuildDirs } from './dirs.js';
-import { exportImage, type ExportResult } from './exporter.js';
+import { exportImage, type ExportInput, type ExportResult } from './exporter.js';
 import { restore, type RestoreResult } from './restorer.js';
 
 export interface CreateInput {
@@ -49,6 +49,8 @@ export interface CreateInput {
   platform: { os: string; architecture: string; variant?: string };
   /** Host folder for layer blobs and scratch files; removed by the caller after the image is written. */
   workDir: string;
+  /** Layers the platform already holds, by diffID (exporter's `knownLayer`). */
+  knownLayer?: ExportInput['knownLayer'];
   log: LogSink;
   signal?: AbortSignal;
   /** Called as each phase starts and ends, for progress and timings. */
@@ -118,6 +120,8 @@ export async function create(input: CreateInput): Promise<CreateResult> {
     ...(input.processType ? { processType: input.processType } : {}),
     ...(input.projectMetadata ? { projectMetadata: input.projectMetadata } : {}),
     workDir: input.workDir,
+    restoredTrees: restored.trees,
+    ...(input.knownLayer ? { knownLayer: input.knownLayer } : {}),
     warn,
   }));
   return { image: exported.image, analyzed: analysis.analyzed, detected, restored, built, exported };
@@ -125,7 +129,8 @@ export async function create(input: CreateInput): Promise<CreateResult> {
 
 /**
  * Writes the next cache generation: every cached layer of this build, reusing the committed ones whose
- * diffID did not change. A cache failure is a warning: the image is already written.
+ * diffID did not change. A cache failure is a warning: the image is already written. Once committed, a cache
+ * that keeps folders is given the layers' folders (they leave `<layers>`: call this last).
  */
 export async function commitCache(cache: Cache, exported: ExportResult, warn: (m: string) => void): Promise<void> {
   let writer;
@@ -141,6 +146,9 @@ export async function commitCache(cache: Cache, exported: ExportResult, warn: (m
         layers: Object.fromEntries(Object.entries(b.layers).map(([name, l]) => [name, { ...l, sha: parseDigest(l.sha) }])),
       })),
     });
+    if (cache.keepTree) {
+      for (const l of exported.cacheLayers) await cache.keepTree(l.diffID, l.tree.dir, l.tree);
+    }
   } catch (e) {
     await writer?.abort().catch(() => undefined);
     warn(`the build cache ${cache.name} was not updated: ${(e as Error).message}`);

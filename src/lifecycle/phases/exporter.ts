@@ -9,16 +9,15 @@
  *
  * The result is an Image value; writing it to a store, and committing the cache, is the caller's step.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type { Digest } from '../../oci/digest.js';
 import { type Image } from '../../oci/image.js';
 import { fileLayer, type Layer } from '../../oci/layer.js';
 import { type LayerSource, writeLayer, writeLayerTar } from '../../oci/layer/tar-writer.js';
 import { appendLayers, type Addendum, setCreated, updateContainerConfig } from '../../oci/mutate.js';
+import { gzipTarFile } from '../cache/gzip-tar.js';
+import { treeFingerprint } from '../cache/tree-fingerprint.js';
 import { ExitCode, LifecycleError } from '../exit-codes.js';
 import { type BuildMetadataToml, serializeBuildMetadataToml } from '../files/build-metadata-toml.js';
 import type { ProjectMetadataToml } from '../files/project-metadata-toml.js';
@@ -27,7 +26,9 @@ import { buildMetadataLabel, buildMetadataLabelOf, type LauncherInfo } from '../
 import { type BuildpackLayersMetadata, type LifecycleMetadata, layersMetadataFor, lifecycleMetadataLabel } from '../labels/lifecycle-metadata.js';
 import { BUILD_METADATA_LABEL, LIFECYCLE_METADATA_LABEL, PROJECT_METADATA_LABEL } from '../labels/names.js';
 import { projectMetadataLabel } from '../labels/project-metadata.js';
+import type { TreeRecord } from '../cache/cache.js';
 import type { BuildOutcome, BuiltBuildpack, BuiltLayer } from './build-result.js';
+import type { RestoredTree } from './restorer.js';
 import { serializeLaunchPlan } from './launch-plan.js';
 import { planSlices } from './slices.js';
 
@@ -61,6 +62,13 @@ export interface ExportInput {
   projectMetadata?: ProjectMetadataToml;
   /** Folder for the layer blobs written by this export (kept until the image is written). */
   workDir: string;
+  /** Layers the restorer moved in from the cache's kept trees (`RestoreResult.trees`). */
+  restoredTrees?: ReadonlyMap<string, RestoredTree>;
+  /**
+   * A layer with this diffID that the platform already holds (e.g. in its local store, from another image):
+   * a launch layer matching one is taken from there instead of being compressed again.
+   */
+  knownLayer?: (diffID: Digest) => Promise<Layer | undefined>;
   warn: (message: string) => void;
 }
 
@@ -71,6 +79,8 @@ export interface CacheCandidate {
   diffID: Digest;
   /** Writes the layer's uncompressed tar (once asked: the cache may hold the diffID already) and gives its path. */
   tar: () => Promise<string>;
+  /** The layer's folder as the build left it, for caches that keep folders (`Cache.keepTree`). */
+  tree: { dir: string } & TreeRecord;
 }
 
 export interface ExportResult {
@@ -82,6 +92,8 @@ export interface ExportResult {
   cacheMetadata: BuildpackLayersMetadata[];
   /** Launch layers taken from the previous image unchanged. */
   reusedLayers: number;
+  /** Buildpack layers this export compressed itself (for the platform's record of its own blobs). */
+  compressed: Layer[];
 }
 
 export async function exportImage(input: ExportInput): Promise<ExportResult> {
@@ -94,6 +106,7 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
   const bpMetadata: BuildpackLayersMetadata[] = [];
   const launchLayerDirs: string[] = [];
   let reusedLayers = 0;
+  const compressed: Layer[] = [];
   let n = 0;
   const blob = () => join(input.workDir, `layer-${n++}.tar.gz`);
 
@@ -108,36 +121,48 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
       const { launch, build, cache } = layer.types;
       if (!launch && !cache) continue;
       const layerPath = `${imgLayers.slice(1)}/${escapeId(id)}/${layer.name}`;
-      const sources: LayerSource[] = [{ type: 'tree', source: join(bpDir, layer.name), path: layerPath, ...owner }];
+      const dir = join(bpDir, layer.name);
+      const sources: LayerSource[] = [{ type: 'tree', source: dir, path: layerPath, ...owner }];
       const previousSha = launch ? previousLayers[layer.name]?.sha : undefined;
-      // A layer that may be reused (the previous image's, or the cache's) is first only hashed: an unchanged
-      // layer then costs one tar pass, not a gzip and a write.
-      let diffID: Digest | undefined;
-      if (layer.hasDir && (previousSha !== undefined || cache)) diffID = (await writeLayerTar(sources, undefined)).diffID;
-      const reused = launch ? reuseFromPrevious(input, previousSha, layer.hasDir ? diffID : undefined) : undefined;
-      let written: { layer: Layer; path: string } | undefined;
+      // A cached folder restored from the cache's kept tree and left alone by the build keeps its diffID:
+      // the stat fingerprint says so without reading a byte (tree-fingerprint.ts).
+      const writer = `${layerPath} ${owner.uid}:${owner.gid}`;
+      const tree = layer.hasDir && cache ? { fingerprint: treeFingerprint(dir), writer } : undefined;
+      const restored = input.restoredTrees?.get(dir);
+      let diffID: Digest | undefined = tree && restored?.fingerprint === tree.fingerprint && restored.writer === writer ? restored.diffID : undefined;
+      // A layer that may be reused (the previous image's, the cache's, or one the store holds) is first only
+      // hashed: unchanged, it then costs one tar pass and no gzip. A cached one is written as a tar on the way,
+      // which is what the cache keeps and what a changed one is gzipped from (cheaper than a second walk).
+      let tarPath: string | undefined;
+      if (layer.hasDir && diffID === undefined && (previousSha !== undefined || cache)) {
+        tarPath = cache ? join(input.workDir, `layer-${n++}.tar`) : undefined;
+        diffID = (await writeLayerTar(sources, tarPath)).diffID;
+      }
+      let reused = launch ? reuseFromPrevious(input, previousSha, layer.hasDir ? diffID : undefined) : undefined;
+      if (launch && !reused && layer.hasDir && diffID !== undefined) reused = await input.knownLayer?.(diffID);
+      let written: Layer | undefined;
       if (layer.hasDir && launch && !reused) {
-        const dest = blob();
-        written = { layer: await writeSources(sources, dest), path: dest };
-        diffID = written.layer.diffID;
+        written = tarPath ? await gzipLayerTar(tarPath, diffID!, input.workDir) : await writeSources(sources, blob());
+        compressed.push(written);
+        diffID = written.diffID;
       }
       if (launch) {
-        const chosen = reused ?? written?.layer;
+        const chosen = reused ?? written;
         if (!chosen) throw missingLaunchLayer(bp, layer);
         if (reused) reusedLayers++;
         additions.push({ layer: chosen, history: { created_by: `Layer: '${layer.name}', Created by buildpack: ${id}@${bp.version}` } });
         launchMd.layers[layer.name] = { sha: chosen.diffID, data: layer.metadata, launch, build, cache };
         launchLayerDirs.push(`${imgLayers}/${escapeId(id)}/${layer.name}`);
       }
-      if (cache && layer.hasDir && diffID) {
-        const tarPath = join(input.workDir, `layer-${n++}.tar`);
-        const gz = written?.path;
+      if (tree && diffID) {
+        const known = diffID;
+        const lazyTar = join(input.workDir, `layer-${n++}.tar`);
         // Written only if the cache does not hold this diffID already (commitCache).
-        const tar = gz
-          ? async () => (await gunzipFile(gz, tarPath), tarPath)
-          : async () => ((await writeLayerTar(sources, tarPath)).diffID === diffID ? tarPath : changedDuringExport(id, layer.name));
-        cacheLayers.push({ buildpackId: id, layer: layer.name, diffID, tar });
-        cacheMd.layers[layer.name] = { sha: diffID, data: layer.metadata, launch, build, cache };
+        const tar = tarPath !== undefined
+          ? async () => tarPath!
+          : async () => ((await writeLayerTar(sources, lazyTar)).diffID === known ? lazyTar : changedDuringExport(id, layer.name));
+        cacheLayers.push({ buildpackId: id, layer: layer.name, diffID: known, tar, tree: { dir, ...tree } });
+        cacheMd.layers[layer.name] = { sha: known, data: layer.metadata, launch, build, cache };
       } else if (cache) {
         throw new LifecycleError('LIFECYCLE_FAILED', `layer "${layer.name}" of ${id} is cache = true but has no contents`, {
           phase: 'export', exitCode: ExitCode.exportError, buildpack: { id, version: bp.version },
@@ -239,7 +264,7 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
     return out;
   });
   image = setCreated(image, input.created);
-  return { image, metadata, cacheLayers, cacheMetadata, reusedLayers };
+  return { image, metadata, cacheLayers, cacheMetadata, reusedLayers, compressed };
 }
 
 /** A cached layer whose folder changed between its hashing and its writing: the build did not end cleanly. */
@@ -289,8 +314,10 @@ function missingLaunchLayer(bp: BuiltBuildpack, layer: BuiltLayer): LifecycleErr
   });
 }
 
-async function gunzipFile(src: string, dest: string): Promise<void> {
-  await pipeline(createReadStream(src), createGunzip(), createWriteStream(dest));
+/** The gzip blob of a layer tar already on disk (the same bytes the layer writer gives: same level, same header). */
+async function gzipLayerTar(tarPath: string, diffID: Digest, workDir: string): Promise<Layer> {
+  const gz = await gzipTarFile(tarPath, diffID, workDir);
+  return fileLayer(gz.path, gz);
 }
 
 async function isDir(p: string): Promise<boolean> {

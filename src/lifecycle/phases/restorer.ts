@@ -8,10 +8,13 @@
  * - metadata and contents of every cached layer, from the cache. A cached layer that also is a launch layer
  *   of the previous image is restored only when both agree on its diffID.
  * A cache entry that is missing or corrupt is dropped with a warning: a cache never fails a build.
+ * A cached layer whose folder the cache kept (`Cache.takeTree`) is moved into place instead of extracted; its
+ * fingerprint is handed on to the exporter, which then knows the diffID of a layer the build left alone.
  */
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Cache, CachedLayerMetadata, CacheMetadata } from '../cache/cache.js';
+import type { Digest } from '../../oci/digest.js';
+import type { Cache, CachedLayerMetadata, CacheMetadata, TreeRecord } from '../cache/cache.js';
 import { extractLayer } from '../../oci/layer/extract.js';
 import { mapLimit } from '../../oci/limit.js';
 import type { GroupEntry } from '../files/group-toml.js';
@@ -38,13 +41,19 @@ export interface RestoreResult {
   metadataOnly: number;
   fromCache: number;
   dropped: number;
+  /** Layers restored from a kept tree, by host folder: the cached diffID, and what it holds for. */
+  trees: Map<string, RestoredTree>;
+}
+
+export interface RestoredTree extends TreeRecord {
+  diffID: Digest;
 }
 
 /** Cached layers extracted at once. */
 const RESTORE_PARALLEL = 3;
 
 export async function restore(input: RestoreInput): Promise<RestoreResult> {
-  const result: RestoreResult = { metadataOnly: 0, fromCache: 0, dropped: 0 };
+  const result: RestoreResult = { metadataOnly: 0, fromCache: 0, dropped: 0, trees: new Map() };
   const cacheMd: CacheMetadata = input.cache && !input.skipLayers ? await input.cache.metadata() : { buildpacks: [] };
   // Cached contents are extracted a few at a time (disk-bound work); each task writes only its own folder.
   const extractions: (() => Promise<void>)[] = [];
@@ -66,7 +75,7 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
           continue;
         }
         extractions.push(async () => {
-          if (await restoreContents(input, bp, name, cached)) {
+          if (await restoreContents(input, bp, name, cached, result.trees)) {
             await writeLayerToml(bpDir, name, (app ?? cached).data);
             result.fromCache++;
           } else {
@@ -88,24 +97,30 @@ async function writeLayerToml(bpDir: string, name: string, data: LayerMetadata['
 }
 
 /**
- * Extracts a cached layer's tar into a scratch folder and moves exactly `<layers>/<bp>/<name>` into place:
- * whatever else a (corrupt or hostile) cache tar holds is dropped.
+ * Puts a cached layer's folder at `<layers>/<bp>/<name>`: the cache's kept tree when it has one, else its tar
+ * extracted into a scratch folder, of which exactly `<layers>/<bp>/<name>` is moved into place (whatever else a
+ * corrupt or hostile cache tar holds is dropped).
  */
-async function restoreContents(input: RestoreInput, bp: GroupEntry, name: string, md: CachedLayerMetadata): Promise<boolean> {
+async function restoreContents(input: RestoreInput, bp: GroupEntry, name: string, md: CachedLayerMetadata, trees: RestoreResult['trees']): Promise<boolean> {
   const what = `cached layer ${bp.id}:${name} (${md.sha})`;
+  const dest = join(input.layersDir, escapeId(bp.id), name);
+  await rm(dest, { recursive: true, force: true });
+  const kept = await input.cache!.takeTree?.(md.sha, dest);
+  if (kept) {
+    trees.set(dest, { diffID: md.sha, ...kept });
+    return true;
+  }
   const tar = await input.cache!.openLayer(md.sha);
   if (!tar) return false;
   const scratch = await mkdtemp(join(input.layersDir, '.restore-'));
   try {
     await extractLayer(tar, scratch, { stripSetid: true, devices: 'skip', onWarning: input.warn });
     const inTar = join(scratch, input.tarLayersDir ?? 'layers', escapeId(bp.id), name);
-    const dest = join(input.layersDir, escapeId(bp.id), name);
-    await rm(dest, { recursive: true, force: true });
     await rename(inTar, dest);
     return true;
   } catch (e) {
     input.warn(`${what} could not be restored and is dropped: ${(e as Error).message}`);
-    await rm(join(input.layersDir, escapeId(bp.id), name), { recursive: true, force: true });
+    await rm(dest, { recursive: true, force: true });
     return false;
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -76,11 +76,27 @@ test('a rebuild with nothing changed restores the cache, reuses every layer and 
 
     const second = await build(w, 'world', storeDir, cacheDir, launcher);
     assert.equal(second.restored.fromCache, 1, 'tool restored from the cache');
+    assert.equal(second.restored.trees.size, 1, 'tool restored from the folder the cache kept, not extracted');
     assert.equal(second.restored.metadataOnly, 1, 'deps restored as metadata only');
     assert.equal(second.exported.reusedLayers, 2, 'both launch layers reused by diffID');
     assert.equal(second.image.digest, first.image.digest, 'same digest');
     assert.equal(second.written.blobsWritten, 0, 'no new blob written to the store');
     assert.equal((await loadImage(second.store, 'app:latest')).digest, first.image.digest);
+
+    // A kept folder that the build changes in place (same key) is a changed layer: the exporter must not
+    // take the cached diffID on trust.
+    await writeFile(join(w.dirs.host.platform, 'env', 'GREETER_MUTATE'), 'edited');
+    const mutated = await build(w, 'world', storeDir, cacheDir, launcher);
+    await rm(join(w.dirs.host.platform, 'env', 'GREETER_MUTATE'));
+    assert.equal(mutated.restored.trees.size, 1);
+    assert.notEqual(mutated.image.digest, first.image.digest, 'the edited layer makes a new image');
+    assert.equal(mutated.exported.reusedLayers, 1, 'only deps reused');
+    const toolOf = (r: typeof first) => r.exported.cacheLayers.find((l) => l.layer === 'tool')!.diffID;
+    assert.notEqual(toolOf(mutated), toolOf(first));
+    assert.equal(mutated.image.layers.some((l) => l.diffID === toolOf(mutated)), true);
+    const afterEdit = await build(w, 'world', storeDir, cacheDir, launcher);
+    assert.equal(afterEdit.restored.trees.size, 1);
+    assert.equal(afterEdit.image.digest, mutated.image.digest, 'the edited layer is what the cache kept');
 
     const third = await build(w, 'changed', storeDir, cacheDir, launcher);
     assert.notEqual(third.image.digest, first.image.digest);

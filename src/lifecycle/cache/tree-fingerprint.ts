@@ -1,0 +1,35 @@
+/**
+ * A stat fingerprint of a folder tree: sha256 over every entry's relative path, type, mode, owner, size,
+ * inode, link count, mtime and ctime (nanoseconds), in sorted order. Contents are not read.
+ *
+ * Contract: any write to the tree after the fingerprint was taken — a file's bytes, its mode or owner, an
+ * entry added, removed or renamed — changes the fingerprint, because the kernel sets the touched inode's ctime
+ * (which no process can set back) and a directory's mtime with its entries. Two trees with equal fingerprints
+ * are the same tree left alone, so a diffID computed from it still holds. The root's own ctime is left out:
+ * moving the tree (rename(2)) updates it and nothing else.
+ *
+ * Synchronous file-system calls: a walk is thousands of lstat calls, which the thread pool would only slow
+ * down; a layer tree of ~2,000 entries takes a few milliseconds.
+ */
+import { createHash } from 'node:crypto';
+import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
+import { join } from 'node:path';
+
+export function treeFingerprint(root: string): string {
+  const hash = createHash('sha256');
+  const visit = (dir: string, rel: string, st: BigIntStats, isRoot: boolean): void => {
+    hash.update(entryLine(rel, st, isRoot));
+    if (!st.isDirectory()) return;
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      visit(p, rel === '' ? name : `${rel}/${name}`, lstatSync(p, { bigint: true }), false);
+    }
+  };
+  visit(root, '', lstatSync(root, { bigint: true }), true);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function entryLine(rel: string, st: BigIntStats, isRoot: boolean): string {
+  const ctime = isRoot ? '-' : String(st.ctimeNs);
+  return `${JSON.stringify(rel)} ${st.mode} ${st.uid} ${st.gid} ${st.size} ${st.ino} ${st.nlink} ${st.mtimeNs} ${ctime}\n`;
+}
