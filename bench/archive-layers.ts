@@ -5,7 +5,7 @@
  * The same measure for cairn's images and the baselines'.
  */
 import { createReadStream } from 'node:fs';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
@@ -32,8 +32,47 @@ async function contentSize(stream: NodeJS.ReadableStream & AsyncIterable<Buffer>
   return n;
 }
 
+/**
+ * The tar bytes (header + data + padding) of a layer's entries whose path starts with `prefix`
+ * (`app/node_modules/`), read from a stream of the layer (plain or gzip).
+ */
+async function prefixBytes(stream: NodeJS.ReadableStream & AsyncIterable<Buffer>, prefix: string): Promise<number> {
+  let n = 0;
+  const inner = tar.extract();
+  inner.on('entry', (header, entry, next) => {
+    const name = header.name.replace(/^\.?\//, '');
+    if (name.startsWith(prefix)) n += 512 + Math.ceil((header.size ?? 0) / 512) * 512;
+    entry.on('end', () => next());
+    entry.resume();
+  });
+  const it = stream[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return 0;
+  const head = first.value;
+  async function* all() {
+    yield head;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) await pipeline(all(), createGunzip(), inner);
+  else await pipeline(all(), inner);
+  return n;
+}
+
+export interface LayerSizes {
+  /** Each layer's uncompressed size. */
+  sizes: number[];
+  /** Each layer's tar bytes under the path prefix asked for (0 when none was asked). */
+  under: number[];
+}
+
 export async function archiveLayerSizes(file: string): Promise<number[]> {
+  return (await archiveLayers(file)).sizes;
+}
+
+/** archiveLayerSizes, and the bytes of entries under `prefix` in each layer. */
+export async function archiveLayers(file: string, prefix?: string): Promise<LayerSizes> {
   const sizes = new Map<string, number>();
+  const underPrefix = new Map<string, number>();
   const links = new Map<string, string>();
   let manifest = '';
   const extract = tar.extract();
@@ -50,10 +89,26 @@ export async function archiveLayerSizes(file: string): Promise<number[]> {
       });
       stream.on('end', done);
     } else if (header.type === 'file') {
-      contentSize(stream as unknown as NodeJS.ReadableStream & AsyncIterable<Buffer>).then((n) => {
-        sizes.set(name, n);
-        done();
-      }, done);
+      const s = stream as unknown as NodeJS.ReadableStream & AsyncIterable<Buffer>;
+      if (prefix !== undefined && !name.endsWith('.json') && name !== 'repositories') {
+        // A layer, held in memory to be read twice: its inflated size, and its entries under the prefix.
+        const chunks: Buffer[] = [];
+        s.on('data', (d: Buffer) => chunks.push(d));
+        s.on('end', () => {
+          const data = Buffer.concat(chunks);
+          const layer = (data[0] === 0x1f && data[1] === 0x8b) || data.subarray(257, 262).toString() === 'ustar';
+          Promise.all([contentSize(Readable.from([data])), layer ? prefixBytes(Readable.from([data]), prefix) : 0]).then(([n, u]) => {
+            sizes.set(name, n);
+            underPrefix.set(name, u);
+            done();
+          }, done);
+        });
+      } else {
+        contentSize(s).then((n) => {
+          sizes.set(name, n);
+          done();
+        }, done);
+      }
     } else {
       stream.on('end', done);
       stream.resume();
@@ -61,5 +116,6 @@ export async function archiveLayerSizes(file: string): Promise<number[]> {
   });
   await pipeline(createReadStream(file), extract);
   const layers = (JSON.parse(manifest) as { Layers: string[] }[])[0]!.Layers;
-  return layers.map((l) => sizes.get(links.get(l) ?? l) ?? 0);
+  const of = (m: Map<string, number>) => layers.map((l) => m.get(links.get(l) ?? l) ?? 0);
+  return { sizes: of(sizes), under: of(underPrefix) };
 }

@@ -2,11 +2,12 @@
  * Scenario 5 of issue 8, per app: image sizes, uncompressed (each layer's tar), from docker-archives of the
  * images the rebuild scenario left. cairn: the whole image, and its app-owned layers (the npm-install
  * buildpack's node_modules and the app layer). Baselines (Dockerfile A and C, podman and docker): the whole
- * image, and the Dockerfile's own layers (everything above the node 16 base, npm's cache included).
+ * image, and the Dockerfile's own layers (everything above the node 16 base, npm's cache included), and of
+ * these the bytes of /app/node_modules: what npm installed, the part no builder can do without.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { archiveLayerSizes } from '../archive-layers.js';
+import { archiveLayers, archiveLayerSizes } from '../archive-layers.js';
 import { NODE_BASE } from '../base-images.js';
 import type { BenchContext } from '../context.js';
 import type { BenchApp } from '../dockerfiles.js';
@@ -18,6 +19,8 @@ export interface ImageSize {
   own: number;
   /** cairn only: the sum of the compressed layer blobs. */
   compressed?: number;
+  /** Dockerfiles only: the tar bytes of /app/node_modules in their own layers (npm's output, without its cache). */
+  nodeModules?: number;
 }
 
 interface InspectLayer {
@@ -42,8 +45,8 @@ export async function benchSize(ctx: BenchContext, app: BenchApp, cairnImage: st
       for (const kind of ['A', 'C']) {
         await rm(file, { force: true });
         await e.cli(['save', ...(e.name === 'podman' ? ['--format', 'docker-archive'] : []), '-o', file, engineTag(app, kind)]);
-        const s = await archiveLayerSizes(file);
-        out[`${e.name} ${kind}`] = { total: sum(s), own: sum(s.slice(baseLayers)) };
+        const s = await archiveLayers(file, 'app/node_modules/');
+        out[`${e.name} ${kind}`] = { total: sum(s.sizes), own: sum(s.sizes.slice(baseLayers)), nodeModules: sum(s.under.slice(baseLayers)) };
       }
     }
     return out;
