@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Digest } from '../../oci/digest.js';
 import { type Image } from '../../oci/image.js';
 import { fileLayer, type Layer } from '../../oci/layer.js';
+import { mapLimit } from '../../oci/limit.js';
 import { type LayerSource, writeLayer, writeLayerTar } from '../../oci/layer/tar-writer.js';
 import { appendLayers, type Addendum, setCreated, updateContainerConfig } from '../../oci/mutate.js';
 import { gzipTarFile } from '../cache/gzip-tar.js';
@@ -111,58 +112,38 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
   const blob = () => join(input.workDir, `layer-${n++}.tar.gz`);
 
   const metadataToml = buildMetadataOf(input.build);
+  // Buildpack layers are hashed, tarred and compressed two at a time (files are read and zlib runs on the
+  // thread pool, so a second core helps); their order in the image is the group's, whatever finishes first.
+  const jobs: LayerJob[] = [];
+  for (const bp of input.build.buildpacks) {
+    const previousLayers = input.previous ? layersMetadataFor(input.previous.metadata, bp.id)?.layers ?? {} : {};
+    for (const layer of bp.layers) {
+      if (!layer.types.launch && !layer.types.cache) continue;
+      jobs.push({ bp, layer, previousSha: layer.types.launch ? previousLayers[layer.name]?.sha : undefined, blob: blob(), tar: join(input.workDir, `layer-${n++}.tar`) });
+    }
+  }
+  const outcomes = await mapLimit(jobs, LAYER_PARALLEL, (job) => exportLayer(input, imgLayers, job));
   for (const bp of input.build.buildpacks) {
     const id = bp.id;
-    const bpDir = join(input.layersDir, escapeId(id));
-    const previousLayers = input.previous ? layersMetadataFor(input.previous.metadata, id)?.layers ?? {} : {};
     const launchMd: BuildpackLayersMetadata = { key: id, version: bp.version, layers: {} };
     const cacheMd: BuildpackLayersMetadata = { key: id, version: bp.version, layers: {} };
-    for (const layer of bp.layers) {
+    for (const [i, job] of jobs.entries()) {
+      if (job.bp !== bp) continue;
+      const { layer } = job;
       const { launch, build, cache } = layer.types;
-      if (!launch && !cache) continue;
-      const layerPath = `${imgLayers.slice(1)}/${escapeId(id)}/${layer.name}`;
-      const dir = join(bpDir, layer.name);
-      const sources: LayerSource[] = [{ type: 'tree', source: dir, path: layerPath, ...owner }];
-      const previousSha = launch ? previousLayers[layer.name]?.sha : undefined;
-      // A cached folder restored from the cache's kept tree and left alone by the build keeps its diffID:
-      // the stat fingerprint says so without reading a byte (tree-fingerprint.ts).
-      const writer = `${layerPath} ${owner.uid}:${owner.gid}`;
-      const tree = layer.hasDir && cache ? { fingerprint: treeFingerprint(dir), writer } : undefined;
-      const restored = input.restoredTrees?.get(dir);
-      let diffID: Digest | undefined = tree && restored?.fingerprint === tree.fingerprint && restored.writer === writer ? restored.diffID : undefined;
-      // A layer that may be reused (the previous image's, the cache's, or one the store holds) is first only
-      // hashed: unchanged, it then costs one tar pass and no gzip. A cached one is written as a tar on the way,
-      // which is what the cache keeps and what a changed one is gzipped from (cheaper than a second walk).
-      let tarPath: string | undefined;
-      if (layer.hasDir && diffID === undefined && (previousSha !== undefined || cache)) {
-        tarPath = cache ? join(input.workDir, `layer-${n++}.tar`) : undefined;
-        diffID = (await writeLayerTar(sources, tarPath)).diffID;
-      }
-      let reused = launch ? reuseFromPrevious(input, previousSha, layer.hasDir ? diffID : undefined) : undefined;
-      if (launch && !reused && layer.hasDir && diffID !== undefined) reused = await input.knownLayer?.(diffID);
-      let written: Layer | undefined;
-      if (layer.hasDir && launch && !reused) {
-        written = tarPath ? await gzipLayerTar(tarPath, diffID!, input.workDir) : await writeSources(sources, blob());
-        compressed.push(written);
-        diffID = written.diffID;
-      }
+      const out = outcomes[i]!;
+      if (out.compressed) compressed.push(out.compressed);
       if (launch) {
-        const chosen = reused ?? written;
+        const chosen = out.reused ?? out.compressed;
         if (!chosen) throw missingLaunchLayer(bp, layer);
-        if (reused) reusedLayers++;
+        if (out.reused) reusedLayers++;
         additions.push({ layer: chosen, history: { created_by: `Layer: '${layer.name}', Created by buildpack: ${id}@${bp.version}` } });
         launchMd.layers[layer.name] = { sha: chosen.diffID, data: layer.metadata, launch, build, cache };
         launchLayerDirs.push(`${imgLayers}/${escapeId(id)}/${layer.name}`);
       }
-      if (tree && diffID) {
-        const known = diffID;
-        const lazyTar = join(input.workDir, `layer-${n++}.tar`);
-        // Written only if the cache does not hold this diffID already (commitCache).
-        const tar = tarPath !== undefined
-          ? async () => tarPath!
-          : async () => ((await writeLayerTar(sources, lazyTar)).diffID === known ? lazyTar : changedDuringExport(id, layer.name));
-        cacheLayers.push({ buildpackId: id, layer: layer.name, diffID: known, tar, tree: { dir, ...tree } });
-        cacheMd.layers[layer.name] = { sha: known, data: layer.metadata, launch, build, cache };
+      if (out.cacheCandidate) {
+        cacheLayers.push(out.cacheCandidate);
+        cacheMd.layers[layer.name] = { sha: out.cacheCandidate.diffID, data: layer.metadata, launch, build, cache };
       } else if (cache) {
         throw new LifecycleError('LIFECYCLE_FAILED', `layer "${layer.name}" of ${id} is cache = true but has no contents`, {
           phase: 'export', exitCode: ExitCode.exportError, buildpack: { id, version: bp.version },
@@ -265,6 +246,68 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
   });
   image = setCreated(image, input.created);
   return { image, metadata, cacheLayers, cacheMetadata, reusedLayers, compressed };
+}
+
+/** Buildpack layers exported at once. */
+const LAYER_PARALLEL = 2;
+
+/** One buildpack layer to export, with the paths reserved for its blob and its tar. */
+interface LayerJob {
+  bp: BuiltBuildpack;
+  layer: BuiltLayer;
+  /** The diffID the previous image recorded for this launch layer. */
+  previousSha: string | undefined;
+  blob: string;
+  tar: string;
+}
+
+interface LayerOutcome {
+  /** The previous image's (or the platform's) layer standing in for this launch layer. */
+  reused?: Layer;
+  /** The blob this export compressed for it. */
+  compressed?: Layer;
+  cacheCandidate?: CacheCandidate;
+}
+
+async function exportLayer(input: ExportInput, imgLayers: string, job: LayerJob): Promise<LayerOutcome> {
+  const { bp, layer, previousSha } = job;
+  const { launch, cache } = layer.types;
+  const owner = { uid: input.uid, gid: input.gid };
+  const layerPath = `${imgLayers.slice(1)}/${escapeId(bp.id)}/${layer.name}`;
+  const dir = join(input.layersDir, escapeId(bp.id), layer.name);
+  const sources: LayerSource[] = [{ type: 'tree', source: dir, path: layerPath, ...owner }];
+  // A cached folder restored from the cache's kept tree and left alone by the build keeps its diffID:
+  // the stat fingerprint says so without reading a byte (tree-fingerprint.ts).
+  const writer = `${layerPath} ${owner.uid}:${owner.gid}`;
+  const tree = layer.hasDir && cache ? { fingerprint: treeFingerprint(dir), writer } : undefined;
+  const restored = input.restoredTrees?.get(dir);
+  let diffID: Digest | undefined = tree && restored?.fingerprint === tree.fingerprint && restored.writer === writer ? restored.diffID : undefined;
+  // A layer that may be reused (the previous image's, the cache's, or one the platform holds) is first only
+  // hashed: unchanged, it then costs one tar pass and no gzip. A cached one is written as a tar on the way,
+  // which is what the cache keeps and what a changed one is gzipped from (cheaper than a second walk).
+  let tarWritten = false;
+  if (layer.hasDir && diffID === undefined && (previousSha !== undefined || cache)) {
+    diffID = (await writeLayerTar(sources, cache ? job.tar : undefined)).diffID;
+    tarWritten = cache;
+  }
+  const out: LayerOutcome = {};
+  if (launch) {
+    out.reused = reuseFromPrevious(input, previousSha, layer.hasDir ? diffID : undefined);
+    if (!out.reused && layer.hasDir && diffID !== undefined) out.reused = await input.knownLayer?.(diffID);
+    if (!out.reused && layer.hasDir) {
+      out.compressed = tarWritten ? await gzipLayerTar(job.tar, diffID!, input.workDir) : await writeSources(sources, job.blob);
+      diffID = out.compressed.diffID;
+    }
+  }
+  if (tree && diffID) {
+    const known = diffID;
+    // Written only if the cache does not hold this diffID already (commitCache).
+    const tar = tarWritten
+      ? async () => job.tar
+      : async () => ((await writeLayerTar(sources, job.tar)).diffID === known ? job.tar : changedDuringExport(bp.id, layer.name));
+    out.cacheCandidate = { buildpackId: bp.id, layer: layer.name, diffID: known, tar, tree: { dir, ...tree } };
+  }
+  return out;
 }
 
 /** A cached layer whose folder changed between its hashing and its writing: the build did not end cleanly. */
