@@ -52,9 +52,10 @@ export interface Cache {
   /**
    * Keeps `dir`, the folder of a layer this cache committed with `diffID` (its tar written as `record.writer`
    * says, the folder as `record.fingerprint`), for the next takeTree (it is moved,
-   * or left where it is when it cannot be). Never throws: a tree not kept is only a slower next restore.
+   * or left where it is when it cannot be; setuid/setgid bits are cleared first, unless `opts.setid` says the
+   * fingerprint walk found none). Never throws: a tree not kept is only a slower next restore.
    */
-  keepTree?(diffID: Digest, dir: string, record: TreeRecord): Promise<void>;
+  keepTree?(diffID: Digest, dir: string, record: TreeRecord, opts?: { setid: boolean }): Promise<void>;
 }
 
 /** A kept layer folder's stat fingerprint (tree-fingerprint.ts) and how its tar was written (entry paths, owner). */

@@ -1,6 +1,7 @@
 /**
  * A stat fingerprint of a folder tree: sha256 over every entry's relative path, type, mode, owner, size,
- * inode, link count, mtime and ctime (nanoseconds), in sorted order. Contents are not read.
+ * inode, link count, mtime and ctime, in sorted order. Contents are not read. Times are taken as
+ * milliseconds in a double (sub-microsecond precision today), which the bigint nanosecond form only slows down.
  *
  * Contract: any write to the tree after the fingerprint was taken — a file's bytes, its mode or owner, an
  * entry added, removed or renamed — changes the fingerprint, because the kernel sets the touched inode's ctime
@@ -12,24 +13,26 @@
  * down; a layer tree of ~2,000 entries takes a few milliseconds.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
-export function treeFingerprint(root: string): string {
+/** `seen.setid` is set to true when an entry has its setuid or setgid bit (a free by-product of the walk). */
+export function treeFingerprint(root: string, seen?: { setid: boolean }): string {
   const hash = createHash('sha256');
-  const visit = (dir: string, rel: string, st: BigIntStats, isRoot: boolean): void => {
+  const visit = (dir: string, rel: string, st: Stats, isRoot: boolean): void => {
     hash.update(entryLine(rel, st, isRoot));
+    if (seen && st.mode & 0o6000 && !st.isSymbolicLink()) seen.setid = true;
     if (!st.isDirectory()) return;
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
-      visit(p, rel === '' ? name : `${rel}/${name}`, lstatSync(p, { bigint: true }), false);
+      visit(p, rel === '' ? name : `${rel}/${name}`, lstatSync(p), false);
     }
   };
-  visit(root, '', lstatSync(root, { bigint: true }), true);
+  visit(root, '', lstatSync(root), true);
   return `sha256:${hash.digest('hex')}`;
 }
 
-function entryLine(rel: string, st: BigIntStats, isRoot: boolean): string {
-  const ctime = isRoot ? '-' : String(st.ctimeNs);
-  return `${JSON.stringify(rel)} ${st.mode} ${st.uid} ${st.gid} ${st.size} ${st.ino} ${st.nlink} ${st.mtimeNs} ${ctime}\n`;
+function entryLine(rel: string, st: Stats, isRoot: boolean): string {
+  const ctime = isRoot ? '-' : String(st.ctimeMs);
+  return `${JSON.stringify(rel)} ${st.mode} ${st.uid} ${st.gid} ${st.size} ${st.ino} ${st.nlink} ${st.mtimeMs} ${ctime}\n`;
 }

@@ -122,8 +122,8 @@ class VolumeCache implements Cache {
     }
   }
 
-  async keepTree(diffID: Digest, dir: string, record: TreeRecord): Promise<void> {
-    await keepTree(this.paths.trees, parseDigest(diffID), dir, record).catch((e: unknown) => {
+  async keepTree(diffID: Digest, dir: string, record: TreeRecord, opts?: { setid: boolean }): Promise<void> {
+    await keepTree(this.paths.trees, parseDigest(diffID), dir, record, opts?.setid ?? true).catch((e: unknown) => {
       this.warn(`${this.name}: layer ${diffID} is kept as a tar only: ${messageOf(e)}`);
     });
   }

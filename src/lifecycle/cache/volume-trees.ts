@@ -61,10 +61,11 @@ export async function takeTree(treesDir: string, diffID: Digest, dest: string, w
  * nothing when a tree for that diffID is already kept (`dir` is left for its owner to remove) or the cache is
  * on another file system.
  */
-export async function keepTree(treesDir: string, diffID: Digest, dir: string, record: TreeRecord): Promise<void> {
+export async function keepTree(treesDir: string, diffID: Digest, dir: string, record: TreeRecord, setid = true): Promise<void> {
   // No setuid/setgid file outlives the build on the host. Layer tars never carry these bits (the writer
-  // normalises modes), so the diffID still holds; the fingerprint is taken again.
-  if (stripSetid(dir)) record = { ...record, fingerprint: treeFingerprint(dir) };
+  // normalises modes), so the diffID still holds; the fingerprint is taken again. `setid` false: the caller's
+  // fingerprint walk saw none, no need to look.
+  if (setid && stripSetid(dir)) record = { ...record, fingerprint: treeFingerprint(dir) };
   await mkdir(treesDir, { recursive: true });
   const staging = join(treesDir, `staging.${process.pid}.${randomBytes(6).toString('hex')}`);
   await mkdir(staging);

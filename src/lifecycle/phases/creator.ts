@@ -147,7 +147,7 @@ export async function commitCache(cache: Cache, exported: ExportResult, warn: (m
       })),
     });
     if (cache.keepTree) {
-      for (const l of exported.cacheLayers) await cache.keepTree(l.diffID, l.tree.dir, l.tree);
+      for (const l of exported.cacheLayers) await cache.keepTree(l.diffID, l.tree.dir, { fingerprint: l.tree.fingerprint, writer: l.tree.writer }, { setid: l.tree.setid });
     }
   } catch (e) {
     await writer?.abort().catch(() => undefined);

@@ -80,8 +80,8 @@ export interface CacheCandidate {
   diffID: Digest;
   /** Writes the layer's uncompressed tar (once asked: the cache may hold the diffID already) and gives its path. */
   tar: () => Promise<string>;
-  /** The layer's folder as the build left it, for caches that keep folders (`Cache.keepTree`). */
-  tree: { dir: string } & TreeRecord;
+  /** The layer's folder as the build left it, for caches that keep folders (`Cache.keepTree`); `setid`: it has setuid/setgid entries. */
+  tree: { dir: string; setid: boolean } & TreeRecord;
 }
 
 export interface ExportResult {
@@ -279,7 +279,8 @@ async function exportLayer(input: ExportInput, imgLayers: string, job: LayerJob)
   // A cached folder restored from the cache's kept tree and left alone by the build keeps its diffID:
   // the stat fingerprint says so without reading a byte (tree-fingerprint.ts).
   const writer = `${layerPath} ${owner.uid}:${owner.gid}`;
-  const tree = layer.hasDir && cache ? { fingerprint: treeFingerprint(dir), writer } : undefined;
+  const seen = { setid: false };
+  const tree = layer.hasDir && cache ? { fingerprint: treeFingerprint(dir, seen), writer, setid: seen.setid } : undefined;
   const restored = input.restoredTrees?.get(dir);
   let diffID: Digest | undefined = tree && restored?.fingerprint === tree.fingerprint && restored.writer === writer ? restored.diffID : undefined;
   // A layer that may be reused (the previous image's, the cache's, or one the platform holds) is first only
