@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 
 /** The number of bytes `stream` gives, inflated when it starts with the gzip magic. */
@@ -32,11 +32,8 @@ async function contentSize(stream: NodeJS.ReadableStream & AsyncIterable<Buffer>
   return n;
 }
 
-/**
- * The tar bytes (header + data + padding) of a layer's entries whose path starts with `prefix`
- * (`app/node_modules/`), read from a stream of the layer (plain or gzip).
- */
-async function prefixBytes(stream: NodeJS.ReadableStream & AsyncIterable<Buffer>, prefix: string): Promise<number> {
+/** The tar bytes (header + data + padding) of the entries of `layer` (a plain tar) whose path starts with `prefix`. */
+async function prefixBytes(layer: Buffer, prefix: string): Promise<number> {
   let n = 0;
   const inner = tar.extract();
   inner.on('entry', (header, entry, next) => {
@@ -45,16 +42,7 @@ async function prefixBytes(stream: NodeJS.ReadableStream & AsyncIterable<Buffer>
     entry.on('end', () => next());
     entry.resume();
   });
-  const it = stream[Symbol.asyncIterator]();
-  const first = await it.next();
-  if (first.done) return 0;
-  const head = first.value;
-  async function* all() {
-    yield head;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-  }
-  if (head[0] === 0x1f && head[1] === 0x8b) await pipeline(all(), createGunzip(), inner);
-  else await pipeline(all(), inner);
+  await pipeline(Readable.from([layer]), inner);
   return n;
 }
 
@@ -96,9 +84,11 @@ export async function archiveLayers(file: string, prefix?: string): Promise<Laye
         s.on('data', (d: Buffer) => chunks.push(d));
         s.on('end', () => {
           const data = Buffer.concat(chunks);
-          const layer = (data[0] === 0x1f && data[1] === 0x8b) || data.subarray(257, 262).toString() === 'ustar';
-          Promise.all([contentSize(Readable.from([data])), layer ? prefixBytes(Readable.from([data]), prefix) : 0]).then(([n, u]) => {
-            sizes.set(name, n);
+          const plain = data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data;
+          sizes.set(name, plain.length);
+          // The config blob (cairn's archives name blobs by digest) is no tar.
+          if (plain.subarray(257, 262).toString() !== 'ustar') return done();
+          prefixBytes(plain, prefix).then((u) => {
             underPrefix.set(name, u);
             done();
           }, done);
