@@ -20,6 +20,7 @@ import { benchCold, type ColdResult } from './scenarios/cold.js';
 import { benchLauncher, type LauncherResult } from './scenarios/launcher.js';
 import { benchRebase, type RebaseResult } from './scenarios/rebase.js';
 import { benchRebuild, type RebuildResult } from './scenarios/rebuild.js';
+import { benchSandboxStart, type SandboxStartResult } from './scenarios/sandbox-start.js';
 import { benchReproducible } from './scenarios/reproducible.js';
 import { benchSize, type ImageSize } from './scenarios/size.js';
 
@@ -36,6 +37,7 @@ export interface DockerfileBench {
   cold: Record<string, ColdResult>;
   rebase: RebaseResult;
   launcher: LauncherResult;
+  sandboxStart: SandboxStartResult;
   reproducible: Record<string, string[]>;
 }
 
@@ -88,6 +90,7 @@ export async function benchDockerfiles(runs: number, log: (m: string) => void): 
     }
     const seed = list[0]!;
     const launcher = await benchLauncher(ctx, engines[0]!, rebuild[0]!.cairnImage);
+    const sandboxStart = await benchSandboxStart(ctx);
     for (const app of list) cold[app.name] = await benchCold(ctx, app);
     const reproducible = await benchReproducible(ctx, seed);
     const rebase = await benchRebase(ctx, seed, rebuild[0]!.cairnImage);
@@ -96,7 +99,7 @@ export async function benchDockerfiles(runs: number, log: (m: string) => void): 
       versions: { ...versions, engines: engines.map((e) => e.version) },
       caBytes: statSync(bench.caCert).size,
       apps: await Promise.all(list.map(async (a) => ({ name: a.name, packages: await lockPackages(a.dir) }))),
-      rebuild, size, cold, rebase, launcher, reproducible,
+      rebuild, size, cold, rebase, launcher, sandboxStart, reproducible,
     };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);

@@ -50,6 +50,8 @@ export function dockerfileReport(r: DockerfileBench): { markdown: string; svg: s
     md.push(`Goal ≤ 0.5 s and ≤ 0.5× podman with C: ${verdict(change <= 500 && change <= 0.5 * changeC, `${seconds(change)}, ${(change / changeC).toFixed(2)}× podman C`)}.`, '');
     const profile = (phases: Record<string, number[]>) => Object.entries(phases).map(([p, xs]) => `${p} ${seconds(median(xs))}`).join(', ');
     md.push(`cairn's lifecycle phases (medians; the rest is the CLI's start-up, reading the builder and writing the image): no-op ${profile(rb.noopPhases)}; change ${profile(rb.changePhases)}.`, '');
+    const ss = r.sandboxStart;
+    md.push(`One process start in the build sandbox, as each bin/detect and bin/build starts (median of ${ss.nodeMs.length}): bwrap + the builder's \`node -e 0\` ${seconds(median(ss.nodeMs))}, bwrap + \`/bin/true\` ${seconds(median(ss.trueMs))}. The build phase runs one bin/build per buildpack of the group, one after the other.`, '');
     bars(`${rb.app}: no-op rebuild`, rb.noop, ['cairn', 'podman C', 'docker C']);
     bars(`${rb.app}: one-line change`, rb.change, SERIES);
 
