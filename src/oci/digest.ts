@@ -80,6 +80,11 @@ export class VerifyingStream extends Transform {
     super();
   }
 
+  /** Whether this stream already checks everything `expected` asks (so another check of the same bytes adds nothing). */
+  verifies(expected: { digest: Digest; size?: number }): boolean {
+    return this.expected.digest === expected.digest && (expected.size === undefined || this.expected.size === expected.size);
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length;
     if (this.expected.size !== undefined && this.seen > this.expected.size) {

@@ -9,6 +9,7 @@ import { createGunzip } from 'node:zlib';
 import type { Digest } from './digest.js';
 import { CairnError } from './errors.js';
 import { isGzipLayer, isPlainTarLayer, MediaType } from './media-types.js';
+import { BLOB_READ_CHUNK } from './read-chunk.js';
 import type { Descriptor } from './spec.js';
 import type { Store } from './store/store.js';
 
@@ -68,7 +69,7 @@ export function fileLayer(path: string, info: { digest: Digest; diffID: Digest; 
     diffID: info.diffID,
     size: info.size,
     mediaType: info.mediaType ?? MediaType.OciLayerGzip,
-    compressed: async () => createReadStream(path),
+    compressed: async () => createReadStream(path, { highWaterMark: BLOB_READ_CHUNK }),
   };
 }
 
