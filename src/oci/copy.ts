@@ -36,6 +36,7 @@ export interface CopyResult {
 /** Copies the manifest (or whole index) `ref` of `src` to `dst`, tagging it `tag` there. Digests are kept. */
 export async function copyRef(src: Store, ref: string, dst: Store, tag: string | undefined, opts: CopyOptions = {}): Promise<CopyResult> {
   const result = newResult();
+  dst.prepare?.(transferOpts(opts));
   const top = await src.getManifest(ref, transferOpts(opts));
   await copyManifestTree(src, dst, top.digest, top.mediaType, top.bytes, result, opts);
   result.digest = await dst.putManifest({ mediaType: top.mediaType, bytes: top.bytes }, tag, transferOpts(opts));
@@ -46,6 +47,7 @@ export async function copyRef(src: Store, ref: string, dst: Store, tag: string |
 /** Writes an image value (e.g. one made by `mutate`) to `dst` under `tag`. */
 export async function writeImage(image: Image, dst: Store, tag: string | undefined, opts: CopyOptions = {}): Promise<CopyResult> {
   const result = newResult();
+  dst.prepare?.(transferOpts(opts));
   const cfg = image.manifest.config;
   await transferAll(opts, [
     ...image.layers.map((layer) => () =>

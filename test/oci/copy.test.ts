@@ -55,6 +55,27 @@ test('a push to an empty registry asks once per blob whether it is there, then P
   });
 });
 
+test('the registry is pinged while the source is read; a failed early ping is tried again by the first request', async () => {
+  await withWork(async (dir, reg) => {
+    const layout = await openLayoutStore(join(dir, 'layout'), { create: true });
+    await makeTestImage(layout, 'app');
+    reg.addFault({ method: 'GET', path: /^\/v2\/$/, fault: { status: 503 } });
+    // The source's manifest is read only once the registry has been pinged.
+    const src = Object.create(layout) as typeof layout;
+    src.getManifest = async (ref: string) => {
+      for (let i = 0; i < 200 && reg.requests.length === 0; i++) await sleep(10);
+      assert.equal(reg.requests[0]?.path, '/v2/', 'no ping while the source was read');
+      return layout.getManifest(ref);
+    };
+    const dst = registry(reg, 'team/app');
+    const r = await copyRef(src, 'app', dst, 't');
+    assert.equal(r.blobsWritten, 3);
+    assert.deepEqual(reg.count('GET', /^\/v2\/$/).map((x) => x.status), [503, 200]);
+    await dst.close();
+    await layout.close();
+  });
+});
+
 test('the config is uploaded while the layers still are', async () => {
   await withWork(async (dir, reg) => {
     const src = await openLayoutStore(join(dir, 'layout'), { create: true });
