@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// cairn's command-line entry point: a thin shell over dist/cairn.mjs, the bundled CLI (built by `npm ci` / `npm run build`).
+// cairn's command-line entry point: a thin shell over dist/cli.mjs, the bundled CLI (built by `npm ci` / `npm run build`).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const main = new URL('../dist/cairn.mjs', import.meta.url);
+const main = new URL('../dist/cli.mjs', import.meta.url);
 if (!existsSync(fileURLToPath(main))) {
-  process.stderr.write('error: cairn is not built (dist/cairn.mjs is missing)\nhint: run `npm ci` (or `npm run build`) in the cairn folder\n');
+  process.stderr.write('error: cairn is not built (dist/cli.mjs is missing)\nhint: run `npm ci` (or `npm run build`) in the cairn folder\n');
   process.exit(1);
 }
 const { run } = await import(main.href);

@@ -31,10 +31,8 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 });
-// The CLI as one bundled file: loading one module instead of hundreds cuts cairn's start-up time several-fold.
-await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: join(next, 'cairn.mjs'),
+// The CLI bundled: loading a few modules instead of hundreds cuts cairn's start-up time several-fold.
+const bundled = {
   bundle: true,
   // Loaded from node_modules only when used (see src/stack/debian/keyring.ts), to keep start-up fast.
   external: ['openpgp'],
@@ -45,6 +43,19 @@ await build({
   logLevel: 'warning',
   // CommonJS dependencies inside an ESM bundle need a require().
   banner: { js: "import { createRequire as __cairnCreateRequire } from 'node:module'; const require = __cairnCreateRequire(import.meta.url);" },
+};
+// dist/cairn.mjs: the whole CLI in one self-contained file, the lifecycle builders carry (/cnb/lifecycle/cairn.mjs).
+await build({ ...bundled, entryPoints: ['src/cli/main.ts'], outfile: join(next, 'cairn.mjs') });
+// dist/cli.mjs, what bin/cairn.js runs: the same CLI split into chunks (dist/cli-chunk-*.mjs) along its dynamic
+// imports, so that a command loads only its own code (src/cli/main.ts). The chunks sit beside cairn.mjs, so
+// paths resolved from import.meta.url (xz-worker.js, launcher.c, the package root) are the same in both.
+await build({
+  ...bundled,
+  entryPoints: { cli: 'src/cli/main.ts' },
+  outdir: next,
+  splitting: true,
+  chunkNames: 'cli-chunk-[hash]',
+  outExtension: { '.js': '.mjs' },
 });
 // The xz decoder's worker thread (src/stack/debian/xz-pool.ts) is loaded by path beside the CLI bundle.
 await build({

@@ -3,8 +3,9 @@
  *
  * Order of writes (what makes an interrupted copy harmless): every blob first, then child manifests, then
  * the top manifest with its tag. A destination therefore never holds a manifest that points at a missing
- * blob. Blobs already in the destination are skipped; blobs in another repository of the same registry are
- * mounted instead of uploaded.
+ * blob. The blobs of one manifest (layers and config) are transferred concurrently, up to `parallel`.
+ * Blobs already in the destination are skipped (putBlob checks); blobs in another repository of the same
+ * registry are mounted instead of uploaded.
  */
 import { Readable } from 'node:stream';
 import type { Digest } from './digest.js';
@@ -35,6 +36,7 @@ export interface CopyResult {
 /** Copies the manifest (or whole index) `ref` of `src` to `dst`, tagging it `tag` there. Digests are kept. */
 export async function copyRef(src: Store, ref: string, dst: Store, tag: string | undefined, opts: CopyOptions = {}): Promise<CopyResult> {
   const result = newResult();
+  dst.prepare?.(transferOpts(opts));
   const top = await src.getManifest(ref, transferOpts(opts));
   await copyManifestTree(src, dst, top.digest, top.mediaType, top.bytes, result, opts);
   result.digest = await dst.putManifest({ mediaType: top.mediaType, bytes: top.bytes }, tag, transferOpts(opts));
@@ -45,10 +47,13 @@ export async function copyRef(src: Store, ref: string, dst: Store, tag: string |
 /** Writes an image value (e.g. one made by `mutate`) to `dst` under `tag`. */
 export async function writeImage(image: Image, dst: Store, tag: string | undefined, opts: CopyOptions = {}): Promise<CopyResult> {
   const result = newResult();
-  await mapLimit(image.layers, opts.parallel ?? 4, (layer) =>
-    transferBlob(dst, { digest: layer.digest, size: layer.size, mediaType: layer.mediaType }, () => layer.compressed(), layer.origin, result, opts));
+  dst.prepare?.(transferOpts(opts));
   const cfg = image.manifest.config;
-  await transferBlob(dst, { digest: cfg.digest, size: cfg.size, mediaType: cfg.mediaType }, async () => Readable.from([image.rawConfig]), undefined, result, opts);
+  await transferAll(opts, [
+    ...image.layers.map((layer) => () =>
+      transferBlob(dst, { digest: layer.digest, size: layer.size, mediaType: layer.mediaType }, () => layer.compressed(), layer.origin, result, opts)),
+    () => transferBlob(dst, { digest: cfg.digest, size: cfg.size, mediaType: cfg.mediaType }, async () => Readable.from([image.rawConfig]), undefined, result, opts),
+  ]);
   result.digest = await dst.putManifest({ mediaType: image.mediaType, bytes: image.rawManifest }, tag, transferOpts(opts));
   opts.progress?.({ kind: 'manifest', digest: result.digest, ...(tag ? { tag } : {}) });
   return result;
@@ -76,27 +81,34 @@ async function copyManifestTree(src: Store, dst: Store, digest: Digest, mediaTyp
   const manifest = parseJson<Manifest>(bytes, `manifest in ${src.name}`);
   if (isManifestType(mediaType) && isConfigType(manifest.config?.mediaType)) {
     const image = await imageFromManifest(src, bytes, digest, mediaType, opts.signal ? { signal: opts.signal } : {});
-    await mapLimit(manifest.layers, opts.parallel ?? 4, (d) => copyBlob(src, dst, d, result, opts));
     const cfg = manifest.config;
-    await transferBlob(dst, { digest: cfg.digest, size: cfg.size, mediaType: cfg.mediaType }, async () => Readable.from([image.rawConfig]), undefined, result, opts);
+    await transferAll(opts, [
+      ...manifest.layers.map((d) => () => copyBlob(src, dst, d, result, opts)),
+      () => transferBlob(dst, { digest: cfg.digest, size: cfg.size, mediaType: cfg.mediaType }, async () => Readable.from([image.rawConfig]), undefined, result, opts),
+    ]);
     return;
   }
-  await mapLimit(manifest.layers ?? [], opts.parallel ?? 4, (d) => copyBlob(src, dst, d, result, opts));
-  await copyBlob(src, dst, manifest.config, result, opts);
+  await transferAll(opts, [...(manifest.layers ?? []), manifest.config].map((d) => () => copyBlob(src, dst, d, result, opts)));
+}
+
+/** Runs blob transfers, `opts.parallel` (default 4) at once. */
+async function transferAll(opts: CopyOptions, transfers: (() => Promise<void>)[]): Promise<void> {
+  await mapLimit(transfers, opts.parallel ?? 4, (transfer) => transfer());
 }
 
 function copyBlob(src: Store, dst: Store, d: Descriptor, result: CopyResult, opts: CopyOptions): Promise<void> {
   return transferBlob(dst, { digest: d.digest, size: d.size, mediaType: d.mediaType }, () => src.openBlob({ digest: d.digest, size: d.size }, transferOpts(opts)), src, result, opts);
 }
 
+/** Skips, mounts or writes one blob. A mount is tried only for a blob not in `dst` yet (a HEAD first, then). */
 async function transferBlob(dst: Store, desc: BlobDescriptor, open: () => Promise<Readable>, origin: Store | undefined, result: CopyResult, opts: CopyOptions): Promise<void> {
-  if ((await dst.statBlob(desc.digest, transferOpts(opts))) !== undefined) {
-    result.blobsSkipped++;
-    opts.progress?.({ kind: 'blob-done', digest: desc.digest, total: desc.size, action: 'skip' });
-    return;
-  }
   const from = origin?.location;
   if (from && dst.mountBlob && dst.location && from.host === dst.location.host && from.repository !== dst.location.repository) {
+    if ((await dst.statBlob(desc.digest, transferOpts(opts))) !== undefined) {
+      result.blobsSkipped++;
+      opts.progress?.({ kind: 'blob-done', digest: desc.digest, total: desc.size, action: 'skip' });
+      return;
+    }
     if (await dst.mountBlob(desc, from, transferOpts(opts))) {
       result.blobsMounted++;
       opts.progress?.({ kind: 'blob-done', digest: desc.digest, total: desc.size, action: 'mount' });

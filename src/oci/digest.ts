@@ -70,14 +70,22 @@ export class DigestingStream extends Transform {
 /**
  * A pass-through stream that fails with DIGEST_MISMATCH / SIZE_MISMATCH at its end when the bytes do
  * not match the expected digest and size. Fails early with SIZE_MISMATCH once more bytes than expected
- * arrive. `what` names the content in the error (e.g. "blob sha256:… from 127.0.0.1:5000/a/b").
+ * arrive. It holds back its latest chunk until the next arrives or the check passes, so that a consumer never
+ * gets the whole of wrong content (an upload of it is cut short, never committed). `what` names the content in
+ * the error (e.g. "blob sha256:… from 127.0.0.1:5000/a/b").
  */
 export class VerifyingStream extends Transform {
   private readonly hash = createHash('sha256');
   private seen = 0;
+  private held: Buffer | undefined;
 
   constructor(private readonly expected: { digest: Digest; size?: number }, private readonly what: string) {
     super();
+  }
+
+  /** Whether this stream already checks everything `expected` asks (so another check of the same bytes adds nothing). */
+  verifies(expected: { digest: Digest; size?: number }): boolean {
+    return this.expected.digest === expected.digest && (expected.size === undefined || this.expected.size === expected.size);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -87,7 +95,9 @@ export class VerifyingStream extends Transform {
       return;
     }
     this.hash.update(chunk);
-    cb(null, chunk);
+    const previous = this.held;
+    this.held = chunk;
+    cb(null, previous);
   }
 
   override _flush(cb: TransformCallback): void {
@@ -102,6 +112,7 @@ export class VerifyingStream extends Transform {
       }));
       return;
     }
+    if (this.held) this.push(this.held); // pushed here, not through cb: subclasses wrap cb as (err) => …
     cb();
   }
 }

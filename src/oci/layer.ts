@@ -5,10 +5,10 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { Digest } from './digest.js';
 import { CairnError } from './errors.js';
 import { isGzipLayer, isPlainTarLayer, MediaType } from './media-types.js';
+import { BLOB_READ_CHUNK } from './read-chunk.js';
 import type { Descriptor } from './spec.js';
 import type { Store } from './store/store.js';
 
@@ -36,9 +36,10 @@ export function layerDescriptor(layer: Layer): Descriptor {
 
 /** Opens a layer's uncompressed tar stream. */
 export async function openUncompressed(layer: Layer): Promise<Readable> {
+  const zlib = isGzipLayer(layer.mediaType) ? await import('node:zlib') : undefined; // loaded on use: a push never needs it
   const raw = await layer.compressed();
-  if (isGzipLayer(layer.mediaType)) {
-    const gunzip = createGunzip();
+  if (zlib) {
+    const gunzip = zlib.createGunzip();
     raw.on('error', (e) => gunzip.destroy(e));
     return raw.pipe(gunzip);
   }
@@ -68,7 +69,7 @@ export function fileLayer(path: string, info: { digest: Digest; diffID: Digest; 
     diffID: info.diffID,
     size: info.size,
     mediaType: info.mediaType ?? MediaType.OciLayerGzip,
-    compressed: async () => createReadStream(path),
+    compressed: async () => createReadStream(path, { highWaterMark: BLOB_READ_CHUNK }),
   };
 }
 

@@ -1,14 +1,12 @@
 /**
  * Opens the Store a Target names, and says which key to read or which tag to write there.
- * The only place that maps transports to store implementations.
+ * The only place that maps transports to store implementations. Archive and daemon stores (and their tar code)
+ * are imported only when a target names them, so that a command over layouts and registries starts faster.
  */
 import { join, resolve } from 'node:path';
 import { dockerConfigCredentials } from './auth/docker-config.js';
 import { CairnError } from './errors.js';
 import { formatImageName, type ImageName, lookupKey } from './reference.js';
-import { createDockerArchive, openDockerArchive } from './store/archive/docker-archive.js';
-import { createOciArchive } from './store/archive/oci-archive.js';
-import { openDaemonStore } from './store/daemon/daemon-store.js';
 import { openLayoutStore } from './store/layout/layout-store.js';
 import { cairnHome, openLocalStore } from './store/local.js';
 import { openRegistryStore } from './store/registry/registry-store.js';
@@ -75,11 +73,12 @@ export async function openTarget(t: Target, mode: 'read' | 'write', ctx: TargetC
     }
     case 'oci-archive': {
       if (mode === 'read') throw unsupported('reading oci-archive: files', 'unpack it with `tar -x` and use oci:DIR:TAG');
-      return { store: await createOciArchive(resolve(ctx.cwd, t.file)), key: t.tag ?? 'latest', name: undefined, holdsIndexes: true };
+      return { store: await (await import('./store/archive/oci-archive.js')).createOciArchive(resolve(ctx.cwd, t.file)), key: t.tag ?? 'latest', name: undefined, holdsIndexes: true };
     }
     case 'docker-archive': {
       const file = resolve(ctx.cwd, t.file);
       const name = t.name ?? opts.defaultName;
+      const { createDockerArchive, openDockerArchive } = await import('./store/archive/docker-archive.js');
       if (mode === 'read') {
         const store = await openDockerArchive(file, { tempDir: join(cairnHome(ctx.env), 'tmp') });
         return { store, key: t.name ? formatImageName(t.name) : await soleTag(store, `docker-archive:${t.file}`), name: t.name, holdsIndexes: false };
@@ -89,6 +88,7 @@ export async function openTarget(t: Target, mode: 'read' | 'write', ctx: TargetC
       return { store: await createDockerArchive(file), key: repoTag, name, holdsIndexes: false };
     }
     case 'docker-daemon': {
+      const { openDaemonStore } = await import('./store/daemon/daemon-store.js');
       const store = await openDaemonStore({ dockerHost: ctx.env.DOCKER_HOST, tempDir: join(cairnHome(ctx.env), 'tmp') });
       return { store, key: formatImageName({ ...t.name, digest: undefined }), name: t.name, holdsIndexes: false };
     }

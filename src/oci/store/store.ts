@@ -50,6 +50,12 @@ export interface Store {
   /** Set on registry stores: lets copy mount blobs across repositories of the same registry. */
   readonly location?: RegistryLocation;
 
+  /**
+   * Starts, without waiting, what the store's first request needs (a registry's ping, which tells how to
+   * authenticate), so that it overlaps the caller's local work. Its failures surface on that first request.
+   */
+  prepare?(opts?: TransferOptions): void;
+
   /** Size of the blob when present, undefined when absent. */
   statBlob(digest: Digest, opts?: TransferOptions): Promise<number | undefined>;
 

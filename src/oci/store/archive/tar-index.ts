@@ -8,6 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { CairnError } from '../../errors.js';
+import { BLOB_READ_CHUNK } from '../../read-chunk.js';
 
 export interface TarEntry {
   /** Normalised name: no leading `./` or `/`, no trailing `/`. */
@@ -82,7 +83,7 @@ export function resolveFile(entries: Map<string, TarEntry>, name: string, what: 
 /** Reads an entry's data (a new file descriptor per call, so streams may run in parallel). */
 export function openEntry(path: string, entry: TarEntry): Readable {
   if (entry.size === 0) return Readable.from([]);
-  return createReadStream(path, { start: entry.offset, end: entry.offset + entry.size - 1 });
+  return createReadStream(path, { start: entry.offset, end: entry.offset + entry.size - 1, highWaterMark: BLOB_READ_CHUNK });
 }
 
 function normalizeName(name: string): string {

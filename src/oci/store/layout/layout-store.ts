@@ -17,6 +17,7 @@ import { type Readable, pipeline } from 'node:stream';
 import { type Digest, parseDigest, sha256, VerifyingStream, verifyBytes } from '../../digest.js';
 import { CairnError, messageOf } from '../../errors.js';
 import type { ProgressSink } from '../../progress.js';
+import { BLOB_READ_CHUNK } from '../../read-chunk.js';
 import type { Index } from '../../spec.js';
 import type { BlobDescriptor, ManifestData, Store, TransferOptions } from '../store.js';
 import { isTempName, streamToFileAtomic, writeFileAtomic } from '../../atomic-file.js';
@@ -118,7 +119,7 @@ export class LayoutStore implements Store {
       throw ioError(`cannot read blob ${desc.digest} in ${this.name}`, e);
     }
     const verifier = new VerifyingStream(desc, `blob ${desc.digest} in ${this.name}`);
-    return pipeline(fh.createReadStream(), verifier, () => undefined);
+    return pipeline(fh.createReadStream({ highWaterMark: BLOB_READ_CHUNK }), verifier, () => undefined);
   }
 
   async putBlob(desc: BlobDescriptor, source: () => Promise<Readable>, opts: TransferOptions = {}): Promise<boolean> {

@@ -33,7 +33,10 @@ export class MemoryStore implements Store {
 
   async putBlob(desc: BlobDescriptor, source: () => Promise<Readable>, opts: TransferOptions = {}): Promise<boolean> {
     parseDigest(desc.digest);
-    if (this.blobs.has(desc.digest)) return false;
+    if (this.blobs.has(desc.digest)) {
+      opts.progress?.({ kind: 'blob-done', digest: desc.digest, total: desc.size, action: 'skip' });
+      return false;
+    }
     const chunks: Buffer[] = [];
     const verifier = pipeline(await source(), new VerifyingStream(desc, `blob ${desc.digest} for ${this.name}`), () => undefined);
     for await (const chunk of verifier.iterator({ destroyOnReturn: true })) {

@@ -35,6 +35,11 @@ export class Authenticator {
 
   constructor(private readonly opts: AuthOptions) {}
 
+  /** Starts the ping if none is under way or done; a failed one is forgotten, so the next request pings again. */
+  prepare(opts: TransferOptions): void {
+    this.challenge ??= this.ping(opts);
+  }
+
   /** The Authorization header value for a request that needs `scopes`, or undefined for none. */
   async authorization(scopes: string[], opts: TransferOptions): Promise<string | undefined> {
     const ch = await (this.challenge ??= this.ping(opts));

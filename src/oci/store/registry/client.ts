@@ -60,6 +60,11 @@ export class RegistryClient {
     this.auth = new Authenticator({ host: opts.host, base: this.base, http: this.http, credentials: opts.credentials });
   }
 
+  /** Pings the registry now (see Store.prepare). */
+  prepare(opts: TransferOptions): void {
+    this.auth.prepare(opts);
+  }
+
   send(req: SendRequest, opts: TransferOptions): Promise<HttpResponse> {
     const once = (): Promise<HttpResponse> => this.sendOnce(req, opts);
     return req.retry === false ? once() : withRetry(this.retry, req.what, opts, once);

@@ -7,9 +7,8 @@
  * returned, not thrown.
  */
 import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
 import { networkError } from './errors.js';
 
 export interface HttpOptions {
@@ -45,12 +44,24 @@ export interface HttpResponse {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
+interface TlsTransport {
+  agent: HttpsAgent;
+  request: typeof httpsRequest;
+}
+
 export class HttpClient {
   private readonly http = new HttpAgent({ keepAlive: true, maxSockets: 16 });
-  private readonly https: HttpsAgent;
+  /** node:https and node:tls, loaded on the first HTTPS request (a plain-HTTP registry never needs them). */
+  private tls: Promise<TlsTransport> | undefined;
 
-  constructor(readonly opts: HttpOptions) {
-    this.https = new HttpsAgent({ keepAlive: true, maxSockets: 16, ...(opts.caCerts.length > 0 ? { ca: [...rootCertificates, ...opts.caCerts] } : {}) });
+  constructor(readonly opts: HttpOptions) {}
+
+  private tlsTransport(): Promise<TlsTransport> {
+    return (this.tls ??= (async () => {
+      const [https, { rootCertificates }] = await Promise.all([import('node:https'), import('node:tls')]);
+      const ca = this.opts.caCerts.length > 0 ? { ca: [...rootCertificates, ...this.opts.caCerts] } : {};
+      return { agent: new https.Agent({ keepAlive: true, maxSockets: 16, ...ca }), request: https.request };
+    })());
   }
 
   async exchange(req: HttpRequest): Promise<HttpResponse> {
@@ -77,13 +88,13 @@ export class HttpClient {
     }
   }
 
-  private send(url: URL, req: HttpRequest, headers: Record<string, string>): Promise<IncomingMessage> {
+  private async send(url: URL, req: HttpRequest, headers: Record<string, string>): Promise<IncomingMessage> {
+    const tls = url.protocol === 'https:' ? await this.tlsTransport() : undefined;
     return new Promise((resolve, reject) => {
-      const tls = url.protocol === 'https:';
-      const r = (tls ? httpsRequest : httpRequest)(url, {
+      const r = (tls ? tls.request : httpRequest)(url, {
         method: req.method,
         headers,
-        agent: tls ? this.https : this.http,
+        agent: tls ? tls.agent : this.http,
         ...(req.signal ? { signal: req.signal } : {}),
       });
       r.setTimeout(this.opts.timeoutMs, () => r.destroy(Object.assign(new Error(`no data for ${this.opts.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
@@ -106,7 +117,7 @@ export class HttpClient {
 
   async close(): Promise<void> {
     this.http.destroy();
-    this.https.destroy();
+    (await this.tls?.catch(() => undefined))?.agent.destroy();
   }
 }
 

@@ -86,6 +86,10 @@ export class RegistryStore implements Store {
     return `repository:${repository}:${actions}`;
   }
 
+  prepare(opts: TransferOptions = {}): void {
+    this.client.prepare(opts);
+  }
+
   async statBlob(digest: Digest, opts: TransferOptions = {}): Promise<number | undefined> {
     parseDigest(digest);
     const res = await this.client.send({

@@ -5,8 +5,8 @@
  * - chunked: `PATCH <location>` per chunk with `Content-Range: <start>-<end>`, each 202 giving the next
  *   `Location` and the `Range` received so far, then `PUT <location>&digest=<d>` with no body.
  *   The chunk size is at least the registry's `OCI-Chunk-Min-Length`.
- * The source passes through a VerifyingStream, so wrong content fails with DIGEST_MISMATCH / SIZE_MISMATCH
- * before the final PUT could commit it. On a transient failure a chunked upload asks the session's status
+ * The source passes through a VerifyingStream (or is one already: store blobs are opened verified), so wrong
+ * content fails with DIGEST_MISMATCH / SIZE_MISMATCH before the final PUT could commit it. On a transient failure a chunked upload asks the session's status
  * (`GET <location>` → 204 + `Range`) and resumes within the current chunk; anything else restarts the upload
  * (a new session, `open()` again). All retries of one blob share one budget.
  */
@@ -47,13 +47,13 @@ export async function uploadBlob(
   const send = (req: { method: string; url: string; headers?: Record<string, string>; body?: Buffer | (() => Promise<Readable>); ok: number[] }): Promise<HttpResponse> =>
     client.send({ ...req, scopes: target.scopes, what, retry: false }, opts); // tries are counted by `budget`
 
+  /** The source, checked against `desc` (by itself when it is a VerifyingStream for `desc`, as store blobs are). */
   const openVerified = async (onBytes?: (done: number) => void): Promise<Readable> => {
-    const verifier = new VerifyingStream(desc, what);
     const source = await open();
-    const done = (): void => { /* errors surface on `verifier` */ };
-    if (onBytes) pipeline(source, new Counter(onBytes), verifier, done);
-    else pipeline(source, verifier, done);
-    return verifier;
+    const done = (): void => { /* errors surface on the returned stream */ };
+    const verified = source instanceof VerifyingStream && source.verifies(desc);
+    const counted = onBytes ? pipeline(source, new Counter(onBytes), done) : source;
+    return verified ? counted : pipeline(counted, new VerifyingStream(desc, what), done);
   };
 
   let session: string | undefined; // the open upload session, cancelled when an attempt fails
