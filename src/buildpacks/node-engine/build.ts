@@ -10,8 +10,9 @@
  *   Key: Node.js version + arch + npm version; the npm version chosen for a Node.js version is kept in the
  *   layer's metadata, so a rebuild does not ask the registry again.
  * With an exact version (e.g. `16.20.2`) and both layers restored, the build makes no request at all; with
- * a range it reads the release list once to see whether a newer match exists. A cold build reads the Node.js
- * and npm release lists at once and downloads Node.js and npm at once.
+ * a range it reads the release list to see whether a newer match exists, at most once per RECHECK_MS: the
+ * `node-build` layer (cache only, so never part of the image) keeps when a request was last resolved. A cold
+ * build reads the Node.js and npm release lists at once and downloads Node.js and npm at once.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, symlink } from 'node:fs/promises';
@@ -29,6 +30,9 @@ import { resolveNodeVersion } from './resolve.js';
 import { distSource, nodeArch, type NodeArtifact, registrySource } from './sources.js';
 
 export const DEFAULT_REGISTRY = 'https://registry.npmjs.org';
+/** How long a range's resolution stands before the release list is read again (1 hour). */
+export const RECHECK_MS = 60 * 60 * 1000;
+
 /** 2: the heap exec.d moved out of the `node` layer (into `node-heap`, opt-in). */
 const LAYOUT = '2';
 
@@ -85,8 +89,14 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
   if (!prevNpm && !(source.kind === 'dist' && npmRequest === 'auto')) npmSource.prefetch();
 
   const exact = req.request.kind === 'range' ? semver.valid(semver.clean(req.raw) ?? '') : null;
-  const version = exact ?? resolveNodeVersion(req, await source.releases(), source.description);
-  log.info(`Node.js ${version} (linux-${arch}) from ${source.description}`);
+  // The last resolution of this same request from this same source, if recent enough (and the clock known).
+  const now = ctx.now();
+  const resolvedAt = typeof prev?.['resolved-at'] === 'number' ? prev['resolved-at'] : undefined;
+  const recent = !exact && now > 0 && resolvedAt !== undefined && now >= resolvedAt && now - resolvedAt < RECHECK_MS
+    && prev?.['resolved-request'] === req.raw && prev['resolved-from'] === source.description && typeof prev['node-version'] === 'string'
+    ? prev['node-version'] : undefined;
+  const version = exact ?? recent ?? resolveNodeVersion(req, await source.releases(), source.description);
+  log.info(`Node.js ${version} (linux-${arch}) from ${source.description}${recent ? `: ${req.raw} resolved ${Math.floor((now - resolvedAt!) / 60000)} min ago (again after ${RECHECK_MS / 60000} min)` : ''}`);
 
   const node = await ctx.layer('node', {
     types: { launch: true, build: true, cache: true },
@@ -113,6 +123,8 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
     key: `node-build ${version} linux-${arch} npm ${npm.version} layout ${LAYOUT}`,
     metadata: { 'node-version': version, 'npm-version': npm.version, 'npm-request': npmRequest, 'npm-bundled': npm.bundled, source: source.kind },
   });
+
+  if (!exact && !recent && now > 0) Object.assign(tools.metadata, { 'resolved-request': req.raw, 'resolved-from': source.description, 'resolved-at': now });
 
   const jobs: Promise<void>[] = [];
   if (node.reused && tools.reused) log.info('Reusing the cached Node.js and npm layers: nothing to download');

@@ -16,7 +16,6 @@
  */
 import { realpath, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import semver from 'semver';
 import {
   type BuildContext, type BuildResult, BuildpackError, copyTree, cycloneDx, type Env, entryKind, exec, type Layer,
   nodeToolchain, readJsonIfExists, type SbomComponent, sbomCreated, spdx,
@@ -44,7 +43,7 @@ async function npmVersionOnPath(env: Env): Promise<string | undefined> {
       continue;
     }
     const pkg = await readJsonIfExists<{ name?: unknown; version?: unknown }>(join(dirname(cli), '..', 'package.json')).catch(() => undefined);
-    return pkg?.name === 'npm' && typeof pkg.version === 'string' && semver.valid(pkg.version) ? pkg.version : undefined;
+    return pkg?.name === 'npm' && typeof pkg.version === 'string' && /^\d+\.\d+\.\d+/.test(pkg.version) ? pkg.version : undefined;
   }
   return undefined;
 }
@@ -142,7 +141,8 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
   const target: PackageJson = workspace ? ((await readJsonIfExists<PackageJson>(join(ctx.appDir, workspace, 'package.json'))) ?? {}) : project.pkg;
   const scripts = scriptsToRun(target.scripts, ctx.config('BP_NODE_RUN_SCRIPTS'), workspace ? `${workspace}/package.json` : 'package.json');
   const tools = await toolVersions(ctx);
-  const modern = semver.major(tools.npm) >= 7;
+  // Not semver: this bundle leaves it out (bundle-buildpacks.mjs), and a version's first number is its major.
+  const modern = Number.parseInt(tools.npm, 10) >= 7;
   if (workspace && !modern) throw new BuildpackError(`BP_NPM_WORKSPACE needs npm 7 or later; this build has npm ${tools.npm}`, { hint: 'use Node.js 16 or later, or set BP_NPM_VERSION' });
   log.info(`Node.js ${tools.node} (${tools.arch}), npm ${tools.npm}${workspace ? `, workspace ${workspace}` : ''}`);
 

