@@ -4,7 +4,7 @@
  * `/cnb/lifecycle/launcher -- node -e 0` (the launcher applies the buildpacks' launch env, finds node on the
  * PATH it builds, and execs it), once with node's own path as the entrypoint. Interleaved; the difference of
  * the medians is the launcher's overhead. Container start-up is in both and cancels out. The launcher path
- * includes the exec.d programs of the image (node-engine's heap sizing: one more node start-up).
+ * includes the exec.d programs of the image (none by default; node-engine's heap sizing is opt-in).
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,5 +1,7 @@
 /**
- * The exec.d program that sizes V8's old space from the container's memory limit at start-up.
+ * The exec.d program that sizes V8's old space from the container's memory limit at start-up. Added only
+ * when the build sets `BP_NODE_OPTIMIZE_MEMORY=true` (as in Paketo's node-engine): every exec.d program is a
+ * process the launcher runs at each container start.
  *
  * It is a Node.js script run by the layer's own node (its `#!` line names it), so it works on run images
  * without a shell; node is in the image anyway. It reads the cgroup v2 `memory.max` (else v1
@@ -7,9 +9,19 @@
  * `--max-old-space-size=<BPL_NODE_HEAP_PERCENT (default 75) % of the limit, in MiB>` to NODE_OPTIONS.
  * `BPL_NODE_HEAP=false` turns it off. It costs one node start-up (~40 ms) per container start.
  */
+import { BuildpackError } from '../sdk/index.js';
+
+export const OPTIMIZE_MEMORY = 'BP_NODE_OPTIMIZE_MEMORY';
 export const HEAP_OPT_OUT = 'BPL_NODE_HEAP';
 export const HEAP_PERCENT = 'BPL_NODE_HEAP_PERCENT';
 export const DEFAULT_HEAP_PERCENT = 75;
+
+/** Whether the build asked for heap sizing (`BP_NODE_OPTIMIZE_MEMORY`, unset: no). */
+export function optimizeMemory(value: string | undefined): boolean {
+  if (value === undefined || /^(false|0|no|off)$/i.test(value)) return false;
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  throw new BuildpackError(`${OPTIMIZE_MEMORY} ${JSON.stringify(value)} is neither true nor false`, { hint: `set ${OPTIMIZE_MEMORY}=true to size the V8 heap from the container's memory limit, or unset it` });
+}
 
 /** The script, for a node binary at `nodePath` (absolute path in the image). */
 export function heapExecD(nodePath: string): string {

@@ -19,14 +19,20 @@ export function npmRegistry(registry: string, env: Env) {
   let doc: Promise<NpmPackument> | undefined;
   const packument = () => (doc ??= getJson(`${base}/npm`, { env, what, headers: { accept: 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8' } }) as Promise<NpmPackument>);
   return {
+    /** Starts reading the release list (for a later `releases()`), without waiting for it. */
+    prefetch(): void {
+      packument().catch(() => undefined);
+    },
     async releases(): Promise<NpmRelease[]> {
       return Object.entries((await packument()).versions ?? {}).map(([version, m]) => ({
         version,
         ...(typeof m.engines?.node === 'string' ? { enginesNode: m.engines.node } : {}),
       }));
     },
+    /** The tarball of `version`: from the release list when it was read, else from the version's own document. */
     async artifact(version: string): Promise<NpmArtifact> {
-      const m = (await getJson(`${base}/npm/${encodeURIComponent(version)}`, { env, what })) as { dist?: { tarball?: string; integrity?: string; shasum?: string } };
+      const listed = doc && (await doc).versions?.[version];
+      const m = listed || ((await getJson(`${base}/npm/${encodeURIComponent(version)}`, { env, what })) as { dist?: { tarball?: string; integrity?: string; shasum?: string } });
       const dist = m.dist;
       if (!dist?.tarball) throw new BuildpackError(`${what} has no tarball for npm ${version}`, { hint: 'check the registry mirror' });
       const digestText = dist.integrity ?? (dist.shasum ? `sha1:${dist.shasum}` : '');

@@ -14,12 +14,11 @@
  * Root lifecycle scripts (`postinstall`, `prepare`) run only when the dependencies are installed, in the
  * skeleton: files they write are not part of the app. Put build steps in `build` (or BP_NODE_RUN_SCRIPTS).
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import semver from 'semver';
+import { realpath, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   type BuildContext, type BuildResult, BuildpackError, copyTree, cycloneDx, type Env, entryKind, exec, type Layer,
-  readJsonIfExists, type SbomComponent, sbomCreated, spdx,
+  nodeToolchain, readJsonIfExists, type SbomComponent, sbomCreated, spdx,
 } from '../sdk/index.js';
 import { LAYOUT, modulesKey, type Tools } from './cache-key.js';
 import { components, lockedPackages } from './lockfile-sbom.js';
@@ -27,20 +26,39 @@ import { npmFailure, tail } from './npm-errors.js';
 import {
   linkNodeModules, makeSkeleton, nodeModulesDirs, type PackageJson, type Project, readProject, removeEmptyScopes, selectWorkspace, workspaceClosure,
 } from './project.js';
+import { hasDevPackages } from './prune.js';
 import { scriptsToRun } from './scripts.js';
 
 
-async function toolVersions(ctx: BuildContext): Promise<Tools> {
-  const n = await exec('node', ['-p', 'process.version + " " + process.arch'], { cwd: ctx.appDir, env: ctx.env }).catch(() => undefined);
-  const m = await exec('npm', ['--version'], { cwd: ctx.appDir, env: ctx.env }).catch(() => undefined);
-  if (!n || n.code !== 0 || !m || m.code !== 0) {
-    throw new BuildpackError('node and npm are not on PATH at build time', {
-      output: [n?.output, m?.output].filter(Boolean).join('\n'),
-      hint: 'cairn/npm-install needs a buildpack that installs Node.js and npm before it (cairn/node-engine)',
-    });
+/**
+ * npm's version from the package.json beside the `npm` on PATH (npm's own bin/npm-cli.js, through its
+ * symlink), without starting npm (~0.15 s); undefined when npm is not laid out that way.
+ */
+async function npmVersionOnPath(env: Env): Promise<string | undefined> {
+  for (const dir of (env.PATH ?? '').split(':').filter(Boolean)) {
+    let cli: string;
+    try {
+      cli = await realpath(join(dir, 'npm'));
+    } catch {
+      continue;
+    }
+    const pkg = await readJsonIfExists<{ name?: unknown; version?: unknown }>(join(dirname(cli), '..', 'package.json')).catch(() => undefined);
+    return pkg?.name === 'npm' && typeof pkg.version === 'string' && /^\d+\.\d+\.\d+/.test(pkg.version) ? pkg.version : undefined;
   }
-  const [node, arch] = n.output.trim().split(' ');
-  return { node: node!.replace(/^v/, ''), arch: arch!, npm: m.output.trim().split('\n').pop()!.trim() };
+  return undefined;
+}
+
+/** Node.js and npm on PATH: nodeToolchain, and npm's version from its package.json (else `npm --version`). */
+async function toolVersions(ctx: BuildContext): Promise<Tools> {
+  const who = 'cairn/npm-install';
+  const { node, arch } = await nodeToolchain(ctx.appDir, ctx.env, ctx.target.arch, who);
+  const fromPackage = await npmVersionOnPath(ctx.env);
+  if (fromPackage) return { node, arch, npm: fromPackage };
+  const m = await exec('npm', ['--version'], { cwd: ctx.appDir, env: ctx.env }).catch(() => undefined);
+  if (!m || m.code !== 0) {
+    throw new BuildpackError('npm is not on PATH at build time', { output: m?.output, hint: `${who} needs a buildpack that installs Node.js and npm before it (cairn/node-engine)` });
+  }
+  return { node, arch, npm: m.output.trim().split('\n').pop()!.trim() };
 }
 
 /** The environment npm runs with: the build env plus its cache and quiet defaults. */
@@ -123,7 +141,8 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
   const target: PackageJson = workspace ? ((await readJsonIfExists<PackageJson>(join(ctx.appDir, workspace, 'package.json'))) ?? {}) : project.pkg;
   const scripts = scriptsToRun(target.scripts, ctx.config('BP_NODE_RUN_SCRIPTS'), workspace ? `${workspace}/package.json` : 'package.json');
   const tools = await toolVersions(ctx);
-  const modern = semver.major(tools.npm) >= 7;
+  // Not semver: this bundle leaves it out (bundle-buildpacks.mjs), and a version's first number is its major.
+  const modern = Number.parseInt(tools.npm, 10) >= 7;
   if (workspace && !modern) throw new BuildpackError(`BP_NPM_WORKSPACE needs npm 7 or later; this build has npm ${tools.npm}`, { hint: 'use Node.js 16 or later, or set BP_NPM_VERSION' });
   log.info(`Node.js ${tools.node} (${tools.arch}), npm ${tools.npm}${workspace ? `, workspace ${workspace}` : ''}`);
 
@@ -164,7 +183,9 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
   } else {
     log.info('Preparing the launch node_modules without devDependencies');
     await copyTree(projectIn(buildModules), projectIn(launchModules));
-    await npm(ctx, ['prune', ...(modern ? ['--omit=dev'] : ['--production']), ...wsArgs], projectIn(launchModules), env, project.lockfile?.name);
+    const hidden = modern && !workspace ? await readJsonIfExists(join(projectIn(launchModules), 'node_modules', '.package-lock.json')) : undefined;
+    if (hidden && !hasDevPackages(hidden)) log.detail('none installed: the launch node_modules is a copy');
+    else await npm(ctx, ['prune', ...(modern ? ['--omit=dev'] : ['--production']), ...wsArgs], projectIn(launchModules), env, project.lockfile?.name);
     if (keep) await dropUnneededWorkspaces(project, keep, projectIn(launchModules));
     launchModules.metadata['node-modules'] = await nodeModulesDirs(projectIn(launchModules), project.workspaces);
     await removeEmptyScopes(projectIn(launchModules), launchModules.metadata['node-modules'] as string[]);

@@ -31,7 +31,7 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
   const pm = parsePackageManager(pkg.packageManager);
   const req = pnpmRequest({ ...(pm ? { packageManager: pm } : {}), ...(pkg.engines?.pnpm !== undefined ? { enginesPnpm: pkg.engines.pnpm } : {}), lockfile });
   const scripts = scriptsToRun(pkg.scripts, ctx.config('BP_NODE_RUN_SCRIPTS'));
-  const tc = await nodeToolchain(ctx.appDir, ctx.env, 'cairn/pnpm-install');
+  const tc = await nodeToolchain(ctx.appDir, ctx.env, ctx.target.arch, 'cairn/pnpm-install');
   const registry = `${(ctx.config('npm_config_registry') ?? DEFAULT_NPM_REGISTRY).replace(/\/+$/, '')}/`;
   log.info(`Node.js ${tc.node} (${tc.arch})`);
 

@@ -45,7 +45,7 @@ export interface Context {
   /** `<platform>/env/<NAME>` files. */
   platformEnv: Readonly<Record<string, string>>;
   log: Logger;
-  /** Milliseconds since a fixed point, for durations (0 when the caller gave no clock). */
+  /** Milliseconds since the Unix epoch (the bundle's stub passes Date.now); 0 when the caller gave no clock. */
   now(): number;
   /** A user setting (`BP_*`): the process environment, else `<platform>/env/<name>`; empty values count as unset. */
   config(name: string): string | undefined;

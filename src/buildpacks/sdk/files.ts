@@ -1,6 +1,6 @@
 /** Small file helpers: optional reads, JSON with the file named in errors, existence checks. */
-import { constants as fsConstants } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, readdir, readFile, readlink, symlink } from 'node:fs/promises';
+import { chmodSync, constants as fsConstants, copyFileSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
+import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildpackError, messageOf } from './errors.js';
 
@@ -41,19 +41,24 @@ export async function entryKind(path: string): Promise<EntryKind> {
 }
 
 /**
- * Copies a tree as it is: folders, files (mode kept), symlinks verbatim (never followed, never rewritten).
- * Node's fs.cp rewrites relative symlinks before Node.js 18, and a buildpack may run on an older runtime.
+ * Copies a tree as it is: folders, files (mode kept: copyFile gives the copy its source's mode), symlinks
+ * verbatim (never followed, never rewritten). Node's fs.cp rewrites relative symlinks before Node.js 18, and a
+ * buildpack may run on an older runtime. Synchronous calls on purpose: a node_modules tree is thousands of
+ * small files, and a thread-pool round trip per call costs several times the copy itself.
  */
 export async function copyTree(src: string, dest: string): Promise<void> {
-  const st = await lstat(src);
+  copyEntry(src, dest, lstatSync(src));
+}
+
+function copyEntry(src: string, dest: string, st: { isSymbolicLink(): boolean; isDirectory(): boolean; isFile(): boolean; mode?: number }): void {
   if (st.isSymbolicLink()) {
-    await symlink(await readlink(src), dest);
+    symlinkSync(readlinkSync(src), dest);
   } else if (st.isDirectory()) {
-    await mkdir(dest, { recursive: true, mode: st.mode & 0o7777 });
-    for (const name of await readdir(src)) await copyTree(join(src, name), join(dest, name));
-    await chmod(dest, st.mode & 0o7777);
+    const mode = st.mode ?? lstatSync(src).mode;
+    mkdirSync(dest, { recursive: true, mode: mode & 0o7777 });
+    for (const e of readdirSync(src, { withFileTypes: true })) copyEntry(join(src, e.name), join(dest, e.name), e);
+    chmodSync(dest, mode & 0o7777);
   } else if (st.isFile()) {
-    await copyFile(src, dest, fsConstants.COPYFILE_FICLONE);
-    await chmod(dest, st.mode & 0o7777);
+    copyFileSync(src, dest, fsConstants.COPYFILE_FICLONE);
   }
 }

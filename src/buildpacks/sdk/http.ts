@@ -6,11 +6,16 @@
  * - up to 5 redirects, 3 attempts for network errors and 5xx/429 answers, a 60 s idle timeout.
  * Errors are BuildpackErrors naming the URL and what to check.
  */
-import { type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createRequire } from 'node:module';
 import { connect as tlsConnect } from 'node:tls';
 import type { Env } from './context.js';
 import { BuildpackError, messageOf } from './errors.js';
+
+// node:http through require, not import: on Node.js 22 the ESM facade of node:http reads every export, and
+// its lazy WebSocket/EventSource getters load undici (~10-15 ms at each buildpack start that imports it).
+const { request: httpRequest } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 export interface GetOptions {
   env: Env;

@@ -51,14 +51,21 @@ export interface Toolchain {
   arch: string;
 }
 
-/** Node.js on PATH at build time: version (without `v`) and architecture. */
-export async function nodeToolchain(appDir: string, env: Env, who: string): Promise<Toolchain> {
-  const n = await exec('node', ['-p', 'process.version + " " + process.arch'], { cwd: appDir, env }).catch(() => undefined);
+/** Node's name for an OCI architecture (`CNB_TARGET_ARCH`): what `process.arch` says on it. */
+export function nodeArchName(oci: string): string {
+  return ({ amd64: 'x64', '386': 'ia32', ppc64le: 'ppc64' } as Record<string, string>)[oci] ?? oci;
+}
+
+/**
+ * Node.js on PATH at build time: its version (without `v`) from `node --version`, which node prints before
+ * starting JavaScript (~5 ms, against ~80 ms for `node -p`), and the build target's architecture.
+ */
+export async function nodeToolchain(appDir: string, env: Env, targetArch: string, who: string): Promise<Toolchain> {
+  const n = await exec('node', ['--version'], { cwd: appDir, env }).catch(() => undefined);
   if (!n || n.code !== 0) {
     throw new BuildpackError('node is not on PATH at build time', { output: n?.output, hint: `${who} needs a buildpack that installs Node.js before it (cairn/node-engine)` });
   }
-  const [node, arch] = n.output.trim().split(' ');
-  return { node: node!.replace(/^v/, ''), arch: arch! };
+  return { node: n.output.trim().replace(/^v/, ''), arch: nodeArchName(targetArch) };
 }
 
 /** The scripts to run: `BP_NODE_RUN_SCRIPTS` (comma-separated; each must exist), else `build` when defined. */

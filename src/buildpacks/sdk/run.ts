@@ -18,7 +18,7 @@ import { createLogger, type Logger } from './log.js';
 export interface Io {
   env: Env;
   cwd: string;
-  /** Milliseconds since some fixed point (the stub passes Date.now), for the durations in the output. */
+  /** Milliseconds since the Unix epoch (the stub passes Date.now): durations in the output, node-engine's re-check interval. */
   now?: () => number;
   stdout: (text: string) => void;
   stderr: (text: string) => void;

@@ -6,10 +6,12 @@
  * files (mode kept, rwx bits only), folders, and symlinks whose target stays inside the destination root;
  * hard links become copies of their target. Refuses absolute paths, `..` components, and entries under a
  * symlink the archive itself created. Other entry types (devices, fifos) are skipped.
+ *
+ * Files are written with synchronous calls on purpose: an archive of thousands of small files (npm's own
+ * tarball has ~1,900) spends most of its time in per-file thread-pool round trips otherwise (measured: ~0.9 s
+ * against ~0.1 s for npm 8.19.4). The stream itself (download, gunzip) still flows asynchronously.
  */
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, symlink } from 'node:fs/promises';
+import { closeSync, copyFileSync, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
 import { dirname, posix, relative, resolve, sep } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -51,14 +53,14 @@ class ByteReader {
   }
 
   /** Passes n bytes to `sink` (undefined: drops them) chunk by chunk. */
-  async pass(n: number, sink?: (chunk: Buffer) => Promise<void>): Promise<void> {
+  async pass(n: number, sink?: (chunk: Buffer) => void): Promise<void> {
     let left = n;
     while (left > 0) {
       if (!this.buf.length && !(await this.fill(1))) throw new Error('truncated archive');
       const take = this.buf.subarray(0, Math.min(left, this.buf.length));
       this.buf = this.buf.subarray(take.length);
       left -= take.length;
-      if (sink) await sink(take);
+      sink?.(take);
     }
   }
 
@@ -112,6 +114,10 @@ function inside(root: string, p: string): boolean {
   return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !r.startsWith(sep));
 }
 
+function writeAll(fd: number, chunk: Buffer): void {
+  for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+}
+
 /**
  * Extracts `source` (gzip when `gzip` is true) with `map`. Reads the whole stream even after the last
  * entry, so a digest computed over `source` covers every byte.
@@ -119,7 +125,7 @@ function inside(root: string, p: string): boolean {
 export async function extractTar(source: AsyncIterable<Buffer>, map: EntryMap, opts: { gzip: boolean }): Promise<number> {
   let stream: AsyncIterable<Buffer> = source;
   if (opts.gzip) {
-    const gunzip = createGunzip();
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     pipeline(Readable.from(source), gunzip, (err) => {
       if (err) gunzip.destroy(err);
     });
@@ -132,6 +138,12 @@ export async function extractTar(source: AsyncIterable<Buffer>, map: EntryMap, o
   let pax: Record<string, string> = {};
   let longName: string | undefined;
   let longLink: string | undefined;
+  const made = new Set<string>();
+  const folder = (d: string) => {
+    if (made.has(d)) return;
+    mkdirSync(d, { recursive: true });
+    made.add(d);
+  };
   const placed = (p: Placement): string => {
     const host = resolve(p.root, p.path);
     if (!inside(p.root, host)) throw new Error(`unsafe path ${JSON.stringify(p.path)}`);
@@ -169,33 +181,32 @@ export async function extractTar(source: AsyncIterable<Buffer>, map: EntryMap, o
       }
       const host = placed(dest);
       if (type === '0' || type === '\0' || type === '7') {
-        await mkdir(dirname(host), { recursive: true });
-        const out = createWriteStream(host, { mode: mode | 0o600 });
-        const closed = new Promise<void>((res, rej) => out.on('close', res).on('error', rej));
-        await r.pass(size, async (c) => {
-          if (!out.write(c)) await once(out, 'drain');
-        });
-        out.end();
-        await closed;
+        folder(dirname(host));
+        const fd = openSync(host, 'w', mode | 0o600);
+        try {
+          await r.pass(size, (c) => writeAll(fd, c));
+        } finally {
+          closeSync(fd);
+        }
         await r.pass(padded - size);
         written.set(name!, host);
         count++;
       } else if (type === '5') {
-        await mkdir(host, { recursive: true });
+        folder(host);
         await r.pass(padded);
       } else if (type === '2') {
         const target = resolve(dirname(host), linkName);
         if (linkName.startsWith('/') || !inside(dest.root, target)) throw new Error(`symlink ${JSON.stringify(name)} points outside (${linkName})`);
-        await mkdir(dirname(host), { recursive: true });
-        await symlink(linkName, host);
+        folder(dirname(host));
+        symlinkSync(linkName, host);
         links.add(host);
         await r.pass(padded);
         count++;
       } else if (type === '1') {
         const from = written.get(normalise(linkName) ?? '');
         if (from) {
-          await mkdir(dirname(host), { recursive: true });
-          await copyFile(from, host);
+          folder(dirname(host));
+          copyFileSync(from, host);
           count++;
         }
         await r.pass(padded);

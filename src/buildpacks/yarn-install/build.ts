@@ -242,7 +242,7 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
     lockfile: await readTextIfExists(join(ctx.appDir, 'yarn.lock')),
   });
   const scripts = scriptsToRun(pkg.scripts, ctx.config('BP_NODE_RUN_SCRIPTS'));
-  const tc = await nodeToolchain(ctx.appDir, ctx.env, 'cairn/yarn-install');
+  const tc = await nodeToolchain(ctx.appDir, ctx.env, ctx.target.arch, 'cairn/yarn-install');
   const registry = `${(ctx.config('npm_config_registry') ?? DEFAULT_NPM_REGISTRY).replace(/\/+$/, '')}/`;
   ctx.log.info(`Node.js ${tc.node} (${tc.arch})`);
   const y = await yarnTool(ctx, req, tc, registry);

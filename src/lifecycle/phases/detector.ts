@@ -75,9 +75,11 @@ export async function runDetector(input: DetectorInput): Promise<DetectOutcome> 
     return { ...moduleInfoOf(bp), dir: toSandbox(dirs, bp.dir) };
   };
 
-  const run = (m: ModuleInfo) => runDetect(input, m, { baseEnv, platformEnv, target, execEnv });
+  const run = (m: ModuleInfo, signal: AbortSignal) => runDetect({ ...input, signal: input.signal ? AbortSignal.any([input.signal, signal]) : signal }, m, { baseEnv, platformEnv, target, execEnv });
 
   const result = await detect({ order, lookup, run, target, execEnv, concurrency: input.concurrency });
+  // Logged afterwards, so that runs made ahead for groups never tried (see detect) do not appear.
+  for (const r of result.runs) log('debug', `detect ${r.id}@${r.version}: exit ${r.code}\n${r.error ? `${r.error}\n` : ''}${r.output}`);
   for (const a of result.attempts) log('debug', `group ${describeAttempt(a)}`);
   if (!result.ok) throw detectFailureError(result);
 
@@ -126,7 +128,6 @@ async function runDetect(input: DetectorInput, m: ModuleInfo, p: Prepared): Prom
       timeoutMs: input.timeoutMs,
       signal: input.signal,
     });
-    input.log('debug', `detect ${m.id}@${m.version}: exit ${r.code}\n${r.output}`);
     if (r.signal || r.timedOut) return { code: r.code, output: `${r.output}\n(bin/detect ${howItEnded(r, input.timeoutMs)})` };
     if (r.code !== 0) return { code: r.code, output: r.output };
     const plan: BuildPlan | undefined = await readUntrustedToml(planHost, (text) =>

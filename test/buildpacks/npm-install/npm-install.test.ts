@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { modulesKey } from '../../../src/buildpacks/npm-install/cache-key.js';
 import { components, lockedPackages } from '../../../src/buildpacks/npm-install/lockfile-sbom.js';
 import { npmFailure } from '../../../src/buildpacks/npm-install/npm-errors.js';
+import { hasDevPackages } from '../../../src/buildpacks/npm-install/prune.js';
 import { makeSkeleton, readProject, selectWorkspace, workspaceClosure } from '../../../src/buildpacks/npm-install/project.js';
 import { scriptsToRun } from '../../../src/buildpacks/npm-install/scripts.js';
 import { BuildpackError } from '../../../src/buildpacks/sdk/errors.js';
@@ -70,6 +71,16 @@ test('lockfiles: v2/v3 packages (links and root skipped, dev flagged), v1 nested
   assert.equal(components(pkgs, { includeDev: true }).length, 3);
   const v1 = { lockfileVersion: 1, dependencies: { a: { version: '1.0.0', dependencies: { b: { version: '2.0.0', dev: true } } }, local: { version: 'file:../local' } } };
   assert.deepEqual(lockedPackages(v1).map((p) => `${p.name}@${p.version}${p.dev ? ' dev' : ''}`), ['a@1.0.0', 'b@2.0.0 dev']);
+});
+
+test('prune: needed when the hidden lockfile marks a package dev or devOptional, or cannot be read', () => {
+  const installed = (extra: Record<string, unknown>) => ({ lockfileVersion: 3, packages: { 'node_modules/express': { version: '4.22.3' }, ...extra } });
+  assert.equal(hasDevPackages(installed({})), false);
+  assert.equal(hasDevPackages(installed({ 'node_modules/ms': { version: '2.0.0', optional: true } })), false);
+  assert.equal(hasDevPackages(installed({ 'node_modules/typescript': { version: '5.0.0', dev: true } })), true);
+  assert.equal(hasDevPackages(installed({ 'node_modules/fsevents': { version: '2.3.0', devOptional: true } })), true);
+  assert.equal(hasDevPackages({ lockfileVersion: 1, dependencies: {} }), true, 'no packages: prune');
+  assert.equal(hasDevPackages(installed({ 'node_modules/x': null })), true);
 });
 
 test('npm failures in words: out of sync, unreachable registry, missing package, native build, other', () => {

@@ -187,3 +187,60 @@ test('concurrency limit is respected', async () => {
   assert.ok(res.ok);
   assert.equal(max, 3);
 });
+
+test('later groups run ahead, yet results, attempts and runs are those of sequential detection', async () => {
+  const mods = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => module(id));
+  const events: string[] = [];
+  const aborted: string[] = [];
+  const run = async (m: ModuleInfo, signal: AbortSignal): Promise<DetectRunOutput> => {
+    events.push(`start ${m.id}`);
+    const ms = { a: 30, b: 80, c: 5, d: 500, e: 5, f: 5 }[m.id]!;
+    await new Promise<void>((res) => {
+      const onAbort = () => {
+        clearTimeout(t);
+        aborted.push(m.id);
+        res();
+      };
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        res();
+      }, ms);
+      signal.addEventListener('abort', onAbort);
+    });
+    events.push(`end ${m.id}`);
+    if (m.id === 'c') return { code: 1, output: 'c broke\n' }; // an error in a group never tried
+    return m.id === 'b' ? PASS() : FAIL;
+  };
+  // [a] fails; [b] passes; the groups after it are never tried.
+  const res = await detect(opts(mods, orderOf(['a'], ['b'], ['c'], ['d'], ['e'], ['f']), run, { concurrency: 4 }));
+  assert.ok(res.ok);
+  assert.deepEqual(res.group.group.map((g) => g.id), ['b']);
+  assert.deepEqual(events.slice(0, 4), ['start a', 'start b', 'start c', 'start d'], 'the next groups started while [a] ran');
+  assert.ok(events.includes('start e'), `[e] is within LOOKAHEAD (3) of [b]: ${events.join(', ')}`);
+  assert.ok(!events.includes('start f'), `[f] is not: ${events.join(', ')}`);
+  assert.deepEqual(res.runs.map((r) => `${r.id}:${r.status}`), ['a:fail', 'b:pass'], 'only the groups tried are reported');
+  assert.deepEqual(res.attempts.map((a) => a.result), ['fail', 'pass']);
+  assert.deepEqual(aborted, ['d'], 'the run still going when [b] passed was aborted');
+  assert.ok(events.includes('end d'), 'and awaited before detect returned');
+});
+
+test('an expansion error in a group never tried does not fail detection; it does when reached', async () => {
+  const mods = ['a', 'b'].map((id) => module(id));
+  const r = runner({ a: PASS(), b: FAIL });
+  const ok = await detect(opts(mods, orderOf(['a'], ['missing']), r.run));
+  assert.ok(ok.ok);
+  await assert.rejects(detect(opts(mods, orderOf(['b'], ['missing']), r.run)), /missing/);
+});
+
+test('queued runs are dropped without starting once a group passes', async () => {
+  const ids = ['a', 'b', 'c', 'd'];
+  const calls: string[] = [];
+  const run = async (m: ModuleInfo): Promise<DetectRunOutput> => {
+    calls.push(m.id);
+    await new Promise((res) => setTimeout(res, 10));
+    return PASS();
+  };
+  const res = await detect(opts(ids.map((id) => module(id)), orderOf(['a'], ['b'], ['c'], ['d']), run, { concurrency: 1 }));
+  assert.ok(res.ok);
+  assert.deepEqual(calls, ['a'], 'b, c, d were queued behind a and never started');
+});
