@@ -50,7 +50,7 @@ export function dockerfileReport(r: DockerfileBench): { markdown: string; svg: s
     md.push('**2. One-line source change.**', '', ...timesTable(rb.change, SERIES), '');
     md.push(`Goal ≤ 0.5 s and ≤ 0.5× podman with C: ${verdict(change <= 500 && change <= 0.5 * changeC, `${seconds(change)}, ${(change / changeC).toFixed(2)}× podman C`)}.`, '');
     const profile = (phases: Record<string, number[]>) => Object.entries(phases).map(([p, xs]) => `${p} ${seconds(median(xs))}`).join(', ');
-    md.push(`cairn's lifecycle phases (medians; the rest is the CLI's start-up, reading the builder and writing the image): no-op ${profile(rb.noopPhases)}; change ${profile(rb.changePhases)}.`, '');
+    md.push(`cairn's lifecycle phases (medians; the rest is the CLI's start-up, reading the builder and writing the image): no-op ${Object.keys(rb.noopPhases).length ? profile(rb.noopPhases) : 'none (nothing changed: the lifecycle does not run)'}; change ${profile(rb.changePhases)}.`, '');
     const ss = r.sandboxStart;
     md.push(`One process start in the build sandbox, as each bin/detect and bin/build starts (median of ${ss.nodeMs.length}): bwrap + the builder's \`node -e 0\` ${seconds(median(ss.nodeMs))}, bwrap + \`/bin/true\` ${seconds(median(ss.trueMs))}. The build phase runs one bin/build per buildpack of the group, one after the other.`, '');
     bars(`${rb.app}: no-op rebuild`, rb.noop, ['cairn', 'podman C', 'docker C']);
@@ -96,7 +96,7 @@ export function dockerfileReport(r: DockerfileBench): { markdown: string; svg: s
   md.push(`Goals: ≤ 0.2 s ${verdict(rebaseMs <= 200, seconds(rebaseMs))}; ≥ 15× faster than the fastest baseline ${verdict(fastest / rebaseMs >= 15, `${(fastest / rebaseMs).toFixed(1)}×`)}; ≤ 16 KiB uploaded ${verdict(up <= 16 * 1024, `${(up / 1024).toFixed(1)} KiB`)}.`, '');
   const noCa = rebase.ms[WITHOUT_EXTRA_CA];
   if (noCa) {
-    md.push(`This machine sets NODE_EXTRA_CA_CERTS (for the npm registry's TLS-intercepting proxy), and Node.js parses every CA certificate in it when it starts, before any of cairn's code runs. The same rebase with the variable empty: ${seconds(median(noCa))}, ${(fastest / median(noCa)).toFixed(1)}× faster than the fastest baseline.`, '');
+    md.push(`This machine sets NODE_EXTRA_CA_CERTS (for the npm registry's TLS-intercepting proxy), and Node.js parses every CA certificate in it when it starts, before any of cairn's code runs. The same rebase with the variable empty: ${seconds(median(noCa))}, ${(fastest / median(noCa)).toFixed(1)}× faster than the fastest baseline. (It runs right after the first, onto the same run image, so the new config is already in the registry: hence its smaller upload.)`, '');
   }
   bars('seed: base image change (rebase vs rebuild + push)', rebase.ms, ['cairn rebase', ...baselineKeys]);
 
