@@ -15,11 +15,15 @@ import { parse } from 'smol-toml';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCES = join(ROOT, 'src', 'buildpacks');
 
-/** The wrapper: the builder's runtime (CNB_NODE, else /cnb/runtime/node), else node on PATH, else a clear failure. */
-export function wrapper(phase) {
+/**
+ * The wrapper: the builder's runtime (CNB_NODE, else /cnb/runtime/node), else node on PATH, else a clear failure.
+ * `precheck`: a buildpack's detect-precheck.sh, sh that exits 100 when detection cannot pass (a file it needs is
+ * absent), so that most failing detects cost no Node.js start. It must never fail an app the full detect passes.
+ */
+export function wrapper(phase, precheck = '') {
   return `#!/bin/sh
 # Runs bin/${phase}.mjs with the builder's Node.js runtime (never the app's image: it lives in the builder).
-node="\${CNB_NODE:-/cnb/runtime/node/bin/node}"
+${precheck}node="\${CNB_NODE:-/cnb/runtime/node/bin/node}"
 if [ ! -x "$node" ]; then
   node=$(command -v node 2>/dev/null) || node=""
 fi
@@ -90,7 +94,8 @@ export async function bundleBuildpacks(outDir, opts = {}) {
         plugins: [pureSemver],
         banner: { js: "import { createRequire as __bpCreateRequire } from 'node:module'; const require = __bpCreateRequire(import.meta.url);" },
       });
-      await writeFile(join(dir, 'bin', phase), wrapper(phase));
+      const precheck = phase === 'detect' ? await readFile(join(SOURCES, name, 'detect-precheck.sh'), 'utf8').catch(() => '') : '';
+      await writeFile(join(dir, 'bin', phase), wrapper(phase, precheck));
       await chmod(join(dir, 'bin', phase), 0o755);
     }
     out.push({ id, version, dir });

@@ -68,11 +68,15 @@ test('bundled folders: buildpack.toml the lifecycle reads, executable sh wrapper
   const again = await mod.bundleBuildpacks(join(dir, 'flat2'));
   assert.equal(await readFile(join(again[0]!.dir, 'bin', 'build.mjs'), 'utf8'), await readFile(join(flat[0]!.dir, 'bin', 'build.mjs'), 'utf8'));
 
-  const detect = join(flat[3]!.dir, 'bin', 'detect');
+  const detect = join(flat[0]!.dir, 'bin', 'detect');
   const none = spawnSync('/bin/sh', [detect], { env: { PATH: '/nonexistent' }, encoding: 'utf8' });
   assert.equal(none.status, 1);
   assert.match(none.stderr, /ERROR: this buildpack needs a Node\.js runtime: \/cnb\/runtime\/node\/bin\/node does not exist and there is no node on PATH/);
   const viaEnv = spawnSync('/bin/sh', [detect], { env: { PATH: '/nonexistent', CNB_NODE: process.execPath }, encoding: 'utf8' });
   assert.equal(viaEnv.status, 1);
   assert.match(viaEnv.stderr, /CNB_BUILDPACK_DIR is not set/, 'CNB_NODE ran the program');
+  // pnpm-install's pre-check: no package.json here, so detection fails (100) before any Node.js is looked for.
+  const prechecked = spawnSync('/bin/sh', [join(flat[3]!.dir, 'bin', 'detect')], { cwd: dir, env: { PATH: '/nonexistent' }, encoding: 'utf8' });
+  assert.equal(prechecked.status, 100);
+  assert.match(prechecked.stdout, /no package\.json/);
 });

@@ -98,3 +98,35 @@ test('yarn-install and pnpm-install: their lockfile or packageManager; never the
   assert.equal((await run(yarnInstall, { 'package.json': '{oops', 'yarn.lock': '' })).code, 1, 'invalid package.json is an error');
 });
 
+
+test('the sh pre-checks of bin/detect never fail an app the full detect passes, and fail the common misses', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const prechecked = { 'yarn-install': yarnInstall, 'pnpm-install': pnpmInstall, 'npm-install': npmInstall, procfile } as const;
+  const apps: Record<string, Record<string, string>> = {
+    empty: {},
+    'package.json only': { 'package.json': '{"name":"a"}' },
+    'packageManager yarn, one line, no newline': { 'package.json': '{"name":"a","packageManager":"yarn@4.1.0"}' },
+    'packageManager pnpm, pretty': { 'package.json': '{\n  "name": "a",\n  "packageManager": "pnpm@9.0.0"\n}\n' },
+    'packageManager npm': { 'package.json': '{"packageManager":"npm@10.0.0"}' },
+    'yarn.lock': { 'package.json': '{}', 'yarn.lock': '' },
+    'pnpm-lock.yaml': { 'package.json': '{}', 'pnpm-lock.yaml': '' },
+    'yarn.lock beside package-lock.json': { 'package.json': '{}', 'yarn.lock': '', 'package-lock.json': '{}' },
+    Procfile: { Procfile: 'web: node x.js\n' },
+    'empty Procfile': { Procfile: '' },
+  };
+  const misses: string[] = [];
+  for (const [name, detect] of Object.entries(prechecked)) {
+    const precheck = await readFile(new URL(`../../../src/buildpacks/${name}/detect-precheck.sh`, import.meta.url), 'utf8');
+    for (const [what, files] of Object.entries(apps)) {
+      const full = await run(detect, files);
+      const app = join(dir, `app-${n}`);
+      const sh = spawnSync('sh', ['-c', `${precheck}\nexit 0`], { cwd: app, encoding: 'utf8' });
+      if (full.code === 0) assert.equal(sh.status, 0, `${name} on "${what}": the full detect passes, the pre-check must too (${sh.stdout})`);
+      if (sh.status === 100) misses.push(`${name}: ${what}`);
+    }
+  }
+  for (const expected of ['yarn-install: package.json only', 'pnpm-install: package.json only', 'yarn-install: empty', 'npm-install: empty', 'procfile: package.json only']) {
+    assert.ok(misses.includes(expected), `the pre-check fails "${expected}" without Node.js`);
+  }
+  assert.ok(!misses.includes('yarn-install: packageManager yarn, one line, no newline'));
+});
