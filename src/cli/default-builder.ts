@@ -52,7 +52,9 @@ async function defaultBuilderInputs(): Promise<string> {
   for (const f of (await readdir(bundles, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
     files.push(relative(join(bundles, '..', '..'), join(f.parentPath, f.name)));
   }
-  for (const f of files.sort()) hash.update(`${f}\n`).update(await readFile(packageFile(f))).update('\n');
+  files.sort();
+  const contents = await Promise.all(files.map((f) => readFile(packageFile(f))));
+  for (const [i, f] of files.entries()) hash.update(`${f}\n`).update(contents[i]!).update('\n');
   return `sha256:${hash.digest('hex')}`;
 }
 
@@ -69,8 +71,7 @@ async function madeFrom(ctx: CliContext, reg: RegistryOptions): Promise<string |
 
 /** Makes the default builder in the local store unless it is there, made from this cairn's files. `log` reports each step. */
 export async function ensureDefaultBuilder(ctx: CliContext, reg: RegistryOptions, log: (message: string) => void): Promise<void> {
-  const inputs = await defaultBuilderInputs();
-  const current = await madeFrom(ctx, reg);
+  const [inputs, current] = await Promise.all([defaultBuilderInputs(), madeFrom(ctx, reg)]);
   if (current === inputs) return;
   const started = performance.now();
   const step = (m: string): void => log(`[default builder] ${m}`);

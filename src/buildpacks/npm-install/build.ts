@@ -2,7 +2,8 @@
  * cairn/npm-install build. Layers:
  * - `build-modules` (build, cache): every dependency, devDependencies included: `npm ci` with a lockfile,
  *   `npm install` without, run in a skeleton of the project (project.ts). The build scripts run against it.
- * - `launch-modules` (launch): a copy pruned of devDependencies (`npm prune --omit=dev`). The app's
+ * - `launch-modules` (launch): a copy pruned of devDependencies (`npm prune --omit=dev`, while the build
+ *   scripts run: the copy is taken before they start, so nothing they write reaches it). The app's
  *   `node_modules` ends as a symlink into it (`<layer>/project/node_modules`): the app layer holds no dependencies, and the link survives a
  *   rebase (the layer path does not change).
  * - `npm-cache` (cache only): npm's cache (`npm_config_cache`), so a changed lockfile installs from it.
@@ -17,7 +18,7 @@
 import { realpath, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
-  type BuildContext, type BuildResult, BuildpackError, copyTree, cycloneDx, type Env, entryKind, exec, type Layer,
+  type BuildContext, type BuildResult, BuildpackError, copyTree, cycloneDx, type Env, entryKind, exec, holdLogs, type Layer,
   nodeToolchain, readJsonIfExists, type SbomComponent, sbomCreated, spdx,
 } from '../sdk/index.js';
 import { LAYOUT, modulesKey, type Tools } from './cache-key.js';
@@ -74,7 +75,7 @@ function npmEnv(env: Env, cacheDir: string): Env {
   };
 }
 
-async function npm(ctx: BuildContext, args: string[], cwd: string, env: Env, lockName: string | undefined): Promise<void> {
+async function npm(ctx: Pick<BuildContext, 'log' | 'now'>, args: string[], cwd: string, env: Env, lockName: string | undefined): Promise<void> {
   const shown = `npm ${args.join(' ')}`;
   ctx.log.info(`Running \`${shown}\``);
   const started = ctx.now();
@@ -178,21 +179,30 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
   const buildDirs = (buildModules.metadata['node-modules'] as string[] | undefined) ?? ['.'];
 
   const keep = workspace ? await workspaceClosure(project, workspace) : undefined;
+  let pruned: Promise<void> | undefined;
+  const held = holdLogs();
   if (launchModules.reused) {
     log.info('Reusing the launch node_modules layer of the previous image');
   } else {
     log.info('Preparing the launch node_modules without devDependencies');
     await copyTree(projectIn(buildModules), projectIn(launchModules));
-    const hidden = modern && !workspace ? await readJsonIfExists(join(projectIn(launchModules), 'node_modules', '.package-lock.json')) : undefined;
-    if (hidden && !hasDevPackages(hidden)) log.detail('none installed: the launch node_modules is a copy');
-    else await npm(ctx, ['prune', ...(modern ? ['--omit=dev'] : ['--production']), ...wsArgs], projectIn(launchModules), env, project.lockfile?.name);
-    if (keep) await dropUnneededWorkspaces(project, keep, projectIn(launchModules));
-    launchModules.metadata['node-modules'] = await nodeModulesDirs(projectIn(launchModules), project.workspaces);
-    await removeEmptyScopes(projectIn(launchModules), launchModules.metadata['node-modules'] as string[]);
+    // Pruning touches the copy only, so it runs while the build scripts do (their writes into node_modules, made
+    // after the copy, never reach it); its messages are held until the scripts' output has been shown.
+    pruned = (async () => {
+      const hidden = modern && !workspace ? await readJsonIfExists(join(projectIn(launchModules), 'node_modules', '.package-lock.json')) : undefined;
+      if (hidden && !hasDevPackages(hidden)) held.log.detail('none installed: the launch node_modules is a copy');
+      else await npm({ log: held.log, now: ctx.now }, ['prune', ...(modern ? ['--omit=dev'] : ['--production']), ...wsArgs], projectIn(launchModules), env, project.lockfile?.name);
+      if (keep) await dropUnneededWorkspaces(project, keep, projectIn(launchModules));
+      launchModules.metadata['node-modules'] = await nodeModulesDirs(projectIn(launchModules), project.workspaces);
+      await removeEmptyScopes(projectIn(launchModules), launchModules.metadata['node-modules'] as string[]);
+    })();
   }
 
   await linkNodeModules(ctx.appDir, projectIn(buildModules), buildDirs);
-  await runScripts(ctx, scripts, workspace, env);
+  const [scriptsRun, launchPruned] = await Promise.allSettled([runScripts(ctx, scripts, workspace, env), pruned]);
+  held.release(log);
+  if (scriptsRun.status === 'rejected') throw scriptsRun.reason;
+  if (launchPruned.status === 'rejected') throw launchPruned.reason;
   if (keep) {
     const dropped = await dropUnneededWorkspaces(project, keep, undefined);
     if (dropped.length) log.info(`Left out of the image (not needed by ${workspace}): ${dropped.join(', ')}`);

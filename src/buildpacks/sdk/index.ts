@@ -4,7 +4,7 @@
  */
 export type { BuildContextBase, Context, DetectContext, Env, PlanEntry, Target } from './context.js';
 export { BuildpackError, formatFailure, messageOf } from './errors.js';
-export type { Logger } from './log.js';
+export { holdLogs, type Logger } from './log.js';
 export { Layer, readLayerMetadata, type EnvScope, type LayerOptions, type LayerTypes, type SbomFormat } from './layer.js';
 export { runBuild, runDetect, type BuildContext, type BuildPlan, type BuildResult, type DetectResult, type Io, type Process, type Require } from './run.js';
 export { exec, type ExecResult } from './exec.js';

@@ -23,3 +23,20 @@ export function createLogger(out: (text: string) => void, err: (text: string) =>
     raw: (t) => out(t),
   };
 }
+
+/** A logger that keeps what it is given, for work running beside other output: `release` writes it all to `to`, in order. */
+export function holdLogs(): { log: Logger; release(to: Logger): void } {
+  const held: ((to: Logger) => void)[] = [];
+  return {
+    log: {
+      title: (t) => held.push((to) => to.title(t)),
+      info: (t) => held.push((to) => to.info(t)),
+      detail: (t) => held.push((to) => to.detail(t)),
+      warn: (t) => held.push((to) => to.warn(t)),
+      raw: (t) => held.push((to) => to.raw(t)),
+    },
+    release(to) {
+      for (const write of held.splice(0)) write(to);
+    },
+  };
+}
