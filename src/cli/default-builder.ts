@@ -24,10 +24,6 @@ import { openTarget, type RegistryOptions } from '../oci/open-target.js';
 import { cairnHome } from '../oci/store/local.js';
 import { hasManifest } from '../oci/store/store.js';
 import { parseTarget } from '../oci/transport.js';
-import { makeBuilder } from '../platform/make-builder.js';
-import { makeStack } from '../platform/make-stack.js';
-import { nodeRuntime } from '../platform/node-runtime.js';
-import { imageOpener, store } from './commands/builder.js';
 import { type CliContext, targetContext } from './context.js';
 import { packageFile } from './package-file.js';
 import { hostPlatform } from './platform.js';
@@ -80,6 +76,10 @@ export async function ensureDefaultBuilder(ctx: CliContext, reg: RegistryOptions
     : `${DEFAULT_BUILDER} in the local store was made by another version of cairn: making it anew`);
   const home = cairnHome(ctx.env);
   const warn = (m: string): void => void ctx.stderr.write(`warning: ${m}\n`);
+  // Loaded only to make the builder: a build that finds it in place does not pay for the stack and builder code.
+  const [{ makeStack }, { nodeRuntime }, { makeBuilder }, { imageOpener, store }] = await Promise.all([
+    import('../platform/make-stack.js'), import('../platform/node-runtime.js'), import('../platform/make-builder.js'), import('./commands/builder.js'),
+  ]);
 
   // The stack's layers are cached by lock: when only the buildpacks changed, this composes nothing.
   step('the stack from Debian packages (stacks/tiny)');
