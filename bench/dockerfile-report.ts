@@ -96,7 +96,7 @@ export function dockerfileReport(r: DockerfileBench): { markdown: string; svg: s
   md.push(`Goals: ≤ 0.2 s ${verdict(rebaseMs <= 200, seconds(rebaseMs))}; ≥ 15× faster than the fastest baseline ${verdict(fastest / rebaseMs >= 15, `${(fastest / rebaseMs).toFixed(1)}×`)}; ≤ 16 KiB uploaded ${verdict(up <= 16 * 1024, `${(up / 1024).toFixed(1)} KiB`)}.`, '');
   const noCa = rebase.ms[WITHOUT_EXTRA_CA];
   if (noCa) {
-    md.push(`This machine sets NODE_EXTRA_CA_CERTS (for the npm registry's TLS-intercepting proxy), and Node.js parses every CA certificate in it when it starts, before any of cairn's code runs. The same rebase with the variable empty: ${seconds(median(noCa))}, ${(fastest / median(noCa)).toFixed(1)}× faster than the fastest baseline. (It runs right after the first, onto the same run image, so the new config is already in the registry: hence its smaller upload.)`, '');
+    md.push(`This machine sets NODE_EXTRA_CA_CERTS (for the npm registry's TLS-intercepting proxy), and Node.js parses every CA certificate in it when it starts, before any of cairn's code runs. The same rebase with the variable empty: ${seconds(median(noCa))}, ${(fastest / median(noCa)).toFixed(1)}× faster than the fastest baseline. (Each of its runs rebases onto a patched run image of its own, as the first series does.)`, '');
   }
   bars('seed: base image change (rebase vs rebuild + push)', rebase.ms, ['cairn rebase', ...baselineKeys]);
 
