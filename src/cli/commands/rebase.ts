@@ -30,20 +30,14 @@ export function rebaseCommand(ctx: CliContext): Command {
       const tctx = targetContext(ctx);
       const platform = hostPlatform(process.arch);
       const target = parseTarget(image, { publish: Boolean(o.publish) });
-      const loadRun = async (name: string) => {
-        const run = await openTarget(parseTarget(name), 'read', tctx, reg);
-        return loadImage(run.store, run.key, { platform });
-      };
-      // A run image named on the command line is read while the app image is (two registries' round trips at once).
-      const early = o.runImage ? loadRun(o.runImage) : undefined;
-      early?.catch(() => undefined); // awaited below; a failure there is reported once the app image has loaded
       const app = await openTarget(target, 'write', tctx, reg);
       const appImage = await loadImage(app.store, app.key, { platform });
       const label = appImage.config.config?.Labels?.[LIFECYCLE_METADATA_LABEL];
       const recorded = label ? parseLifecycleMetadataLabel(label).runImage.image : undefined;
       const runName = o.runImage ?? recorded;
       if (!runName) throw new CairnError('INVALID_ARGUMENT', `${formatTarget(target)} records no run image name`, { hint: 'pass --run-image REF' });
-      const runImage = await (early ?? loadRun(runName));
+      const run = await openTarget(parseTarget(runName), 'read', tctx, reg);
+      const runImage = await loadImage(run.store, run.key, { platform });
       const result = rebaseImage({ app: appImage, runImage, runImageName: runName, force: Boolean(o.force) });
       const progress = o.json ? undefined : progressReporter(ctx.stderr, 'rebase');
       const written = await writeImage(result.image, app.store, app.key, progress ? { progress: progress.sink } : {}).finally(() => progress?.end());
