@@ -54,6 +54,9 @@ export function openRegistryStore(opts: RegistryStoreOptions): RegistryStore {
   return new RegistryStore(opts);
 }
 
+/** Times a manifest is sent when the registry reports storing other bytes (see putManifest). */
+const MANIFEST_PUT_ATTEMPTS = 3;
+
 export class RegistryStore implements Store {
   readonly name: string;
   readonly location: RegistryLocation;
@@ -184,20 +187,25 @@ export class RegistryStore implements Store {
     const digest = sha256(manifest.bytes);
     const what = `PUT manifest ${this.name}${tag ? ':' + tag : '@' + digest}`;
     const { kind } = manifestRefs(manifest.mediaType, manifest.bytes, what);
-    const res = await this.client.send({
-      method: 'PUT', url: `/v2/${this.repo}/manifests/${tag ?? digest}`,
-      headers: { 'content-type': manifest.mediaType, 'content-length': String(manifest.bytes.length) },
-      body: manifest.bytes, scopes: [this.scope('pull,push')], ok: [200, 201, 202], what,
-      referenceMissing: kind === 'index' ? 'MANIFEST_NOT_FOUND' : 'BLOB_NOT_FOUND',
-    }, opts);
-    await res.body.dump();
-    const header = res.headers['docker-content-digest'];
-    if (typeof header === 'string' && isDigest(header) && header !== digest) {
-      throw new CairnError('DIGEST_MISMATCH', `${what}: the registry stored it as ${header}, not ${digest}`, {
-        hint: 'the registry rewrote the manifest; push to a registry that stores manifests unchanged',
-      });
+    // A registry names what it stored in Docker-Content-Digest. Another digest means the bytes changed on the
+    // way (it has stored them, under the tag too): the same bytes are sent again, so that the tag ends on the
+    // manifest meant, and only a registry that keeps rewriting it gets DIGEST_MISMATCH.
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.client.send({
+        method: 'PUT', url: `/v2/${this.repo}/manifests/${tag ?? digest}`,
+        headers: { 'content-type': manifest.mediaType, 'content-length': String(manifest.bytes.length) },
+        body: manifest.bytes, scopes: [this.scope('pull,push')], ok: [200, 201, 202], what,
+        referenceMissing: kind === 'index' ? 'MANIFEST_NOT_FOUND' : 'BLOB_NOT_FOUND',
+      }, opts);
+      await res.body.dump();
+      const header = res.headers['docker-content-digest'];
+      if (typeof header !== 'string' || !isDigest(header) || header === digest) return digest;
+      if (attempt === MANIFEST_PUT_ATTEMPTS) {
+        throw new CairnError('DIGEST_MISMATCH', `${what}: the registry stored it as ${header}, not ${digest}`, {
+          hint: 'the registry rewrote the manifest; push to a registry that stores manifests unchanged',
+        });
+      }
     }
-    return digest;
   }
 
   /** `GET /v2/<name>/tags/list`, following `Link: <…>; rel="next"` pages. A repository not yet pushed has no tags. */

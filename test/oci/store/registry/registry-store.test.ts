@@ -319,6 +319,27 @@ describe('retries', () => {
 });
 
 describe('manifests and tags', () => {
+  test('a manifest changed on its way to the registry is sent again, so the tag ends on the one meant', async () => {
+    await withRegistry({}, async (reg) => {
+      const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+      await open(reg).putBlob({ digest: sha256(config), size: config.length }, source(config));
+      const bytes = Buffer.from(JSON.stringify({ ...JSON.parse(manifestFor(config, []).toString()), annotations: { note: 'aaaaaaaa' } }));
+      let corrupted = false;
+      const proxy = await CountingProxy.start(reg.host, {
+        onRequest: (req) => (req.method === 'PUT' && /\/manifests\//.test(req.url!) && !corrupted ? ((corrupted = true), { corruptRequestByte: bytes.indexOf('aaaa') + 2 }) : undefined),
+      });
+      try {
+        const store = openRegistryStore({ host: proxy.host, repository: 'team/app', insecure: true, retry: fast });
+        assert.equal(await store.putManifest({ mediaType: MediaType.OciManifest, bytes }, 'v1'), sha256(bytes));
+        assert.equal(reg.repos.get('team/app')!.tags.get('v1'), sha256(bytes), 'the tag names the manifest sent');
+        assert.equal(proxy.records.filter((r) => r.method === 'PUT').length, 2, 'sent twice: the first arrived changed');
+        await store.close();
+      } finally {
+        await proxy.stop();
+      }
+    });
+  });
+
   test('put and get by tag and digest, with Accept and Content-Type', async () => {
     await withRegistry({}, async (reg) => {
       const store = open(reg);
