@@ -205,7 +205,8 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
       digest = (await writeImage(result.image, o.store, o.tag, input.progress ? { progress: input.progress } : {})).digest;
       await o.store.close();
     }
-    await digests?.record(result.exported.compressed);
+    // A record not written only makes a later export compress again.
+    await digests?.record(result.exported.compressed).catch((e: unknown) => input.log('warn', `cannot record the layers' blob digests: ${(e as Error).message}`));
     await commitCache(cache, result.exported, (m) => input.log('warn', m));
     if (input.sbomOutputDir) await copySboms(join(dirs.host.layers, 'sbom'), input.sbomOutputDir);
     const summary = { digest, buildpacks: result.detected.group.group, processes: result.built.processes };
