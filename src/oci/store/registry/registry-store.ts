@@ -190,21 +190,28 @@ export class RegistryStore implements Store {
     // A registry names what it stored in Docker-Content-Digest. Another digest means the bytes changed on the
     // way (it has stored them, under the tag too): the same bytes are sent again, so that the tag ends on the
     // manifest meant, and only a registry that keeps rewriting it gets DIGEST_MISMATCH.
+    let stored: string | undefined;
     for (let attempt = 1; ; attempt++) {
-      const res = await this.client.send({
-        method: 'PUT', url: `/v2/${this.repo}/manifests/${tag ?? digest}`,
-        headers: { 'content-type': manifest.mediaType, 'content-length': String(manifest.bytes.length) },
-        body: manifest.bytes, scopes: [this.scope('pull,push')], ok: [200, 201, 202], what,
-        referenceMissing: kind === 'index' ? 'MANIFEST_NOT_FOUND' : 'BLOB_NOT_FOUND',
-      }, opts);
-      await res.body.dump();
+      const mismatch = (header: string, cause?: unknown) => new CairnError('DIGEST_MISMATCH', `${what}: the registry stored it as ${header}, not ${digest}`, {
+        ...(cause ? { cause } : {}), hint: 'the registry rewrote the manifest; push to a registry that stores manifests unchanged',
+      });
+      let res;
+      try {
+        res = await this.client.send({
+          method: 'PUT', url: `/v2/${this.repo}/manifests/${tag ?? digest}`,
+          headers: { 'content-type': manifest.mediaType, 'content-length': String(manifest.bytes.length) },
+          body: manifest.bytes, scopes: [this.scope('pull,push')], ok: [200, 201, 202], what,
+          referenceMissing: kind === 'index' ? 'MANIFEST_NOT_FOUND' : 'BLOB_NOT_FOUND',
+        }, opts);
+        await res.body.dump();
+      } catch (e) {
+        // A resend that fails leaves the registry as the first send did: that is what the error says.
+        throw stored === undefined ? e : mismatch(stored, e);
+      }
       const header = res.headers['docker-content-digest'];
       if (typeof header !== 'string' || !isDigest(header) || header === digest) return digest;
-      if (attempt === MANIFEST_PUT_ATTEMPTS) {
-        throw new CairnError('DIGEST_MISMATCH', `${what}: the registry stored it as ${header}, not ${digest}`, {
-          hint: 'the registry rewrote the manifest; push to a registry that stores manifests unchanged',
-        });
-      }
+      stored = header;
+      if (attempt === MANIFEST_PUT_ATTEMPTS) throw mismatch(header);
     }
   }
 
