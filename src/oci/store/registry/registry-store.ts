@@ -190,11 +190,11 @@ export class RegistryStore implements Store {
     // A registry names what it stored in Docker-Content-Digest. Another digest means the bytes changed on the
     // way (it has stored them, under the tag too): the same bytes are sent again, so that the tag ends on the
     // manifest meant, and only a registry that keeps rewriting it gets DIGEST_MISMATCH.
+    const mismatch = (header: string, cause?: unknown) => new CairnError('DIGEST_MISMATCH', `${what}: the registry stored it as ${header}, not ${digest}`, {
+      ...(cause ? { cause } : {}), hint: 'the registry rewrote the manifest; push to a registry that stores manifests unchanged',
+    });
     let stored: string | undefined;
     for (let attempt = 1; ; attempt++) {
-      const mismatch = (header: string, cause?: unknown) => new CairnError('DIGEST_MISMATCH', `${what}: the registry stored it as ${header}, not ${digest}`, {
-        ...(cause ? { cause } : {}), hint: 'the registry rewrote the manifest; push to a registry that stores manifests unchanged',
-      });
       let res;
       try {
         res = await this.client.send({
