@@ -15,7 +15,7 @@ import { isConfigType, isIndexType, isManifestType } from './media-types.js';
 import { mapLimit } from './limit.js';
 import type { ProgressSink } from './progress.js';
 import type { Descriptor, Index, Manifest } from './spec.js';
-import type { BlobDescriptor, Store } from './store/store.js';
+import type { BlobDescriptor, PutManifestOptions, Store } from './store/store.js';
 
 export interface CopyOptions {
   /** Blob transfers in flight at once (default 4). */
@@ -44,8 +44,13 @@ export async function copyRef(src: Store, ref: string, dst: Store, tag: string |
   return result;
 }
 
+export interface WriteImageOptions extends CopyOptions {
+  /** The manifest `tag` names before the write, for a store to point the tag back at if the write fails half-way. */
+  previous?: PutManifestOptions['previous'];
+}
+
 /** Writes an image value (e.g. one made by `mutate`) to `dst` under `tag`. */
-export async function writeImage(image: Image, dst: Store, tag: string | undefined, opts: CopyOptions = {}): Promise<CopyResult> {
+export async function writeImage(image: Image, dst: Store, tag: string | undefined, opts: WriteImageOptions = {}): Promise<CopyResult> {
   const result = newResult();
   dst.prepare?.(transferOpts(opts));
   const cfg = image.manifest.config;
@@ -54,7 +59,8 @@ export async function writeImage(image: Image, dst: Store, tag: string | undefin
       transferBlob(dst, { digest: layer.digest, size: layer.size, mediaType: layer.mediaType }, () => layer.compressed(), layer.origin, result, opts)),
     () => transferBlob(dst, { digest: cfg.digest, size: cfg.size, mediaType: cfg.mediaType }, async () => Readable.from([image.rawConfig]), undefined, result, opts),
   ]);
-  result.digest = await dst.putManifest({ mediaType: image.mediaType, bytes: image.rawManifest }, tag, transferOpts(opts));
+  const put = { ...transferOpts(opts), ...(opts.previous ? { previous: opts.previous } : {}) };
+  result.digest = await dst.putManifest({ mediaType: image.mediaType, bytes: image.rawManifest }, tag, put);
   opts.progress?.({ kind: 'manifest', digest: result.digest, ...(tag ? { tag } : {}) });
   return result;
 }

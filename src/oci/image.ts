@@ -11,7 +11,7 @@ import { MAX_JSON_DEPTH, nestedDeeperThan } from './json-depth.js';
 import { type Layer, layerDescriptor, storeLayer } from './layer.js';
 import { isConfigType, isIndexType, isManifestType, MediaType } from './media-types.js';
 import type { Descriptor, ImageConfig, Index, Manifest, Platform } from './spec.js';
-import type { Store } from './store/store.js';
+import type { ManifestData, Store } from './store/store.js';
 
 export interface Image {
   readonly digest: Digest;
@@ -72,10 +72,13 @@ export interface LoadImageOptions {
  * and config bytes against their digests; layers stay lazy (their blobs are verified when read).
  */
 export async function loadImage(store: Store, ref: string, opts: LoadImageOptions = {}): Promise<Image> {
-  const top = await store.getManifest(ref, opts.signal ? { signal: opts.signal } : {});
-  const what = `manifest ${ref} in ${store.name}`;
+  return imageOfManifest(store, ref, await store.getManifest(ref, opts.signal ? { signal: opts.signal } : {}), opts);
+}
+
+/** As loadImage, from the manifest or index `top` already fetched from `store` as `ref`. */
+export async function imageOfManifest(store: Store, ref: string, top: ManifestData, opts: LoadImageOptions = {}): Promise<Image> {
   if (isIndexType(top.mediaType)) {
-    const index = parseJson<Index>(top.bytes, what);
+    const index = parseJson<Index>(top.bytes, `manifest ${ref} in ${store.name}`);
     const desc = selectPlatform(index, opts.platform, `${store.name} ${ref}`);
     const child = await store.getManifest(desc.digest, opts.signal ? { signal: opts.signal } : {});
     return imageFromManifest(store, child.bytes, child.digest, child.mediaType, opts);

@@ -232,3 +232,31 @@ async function appFiles(name: string): Promise<string[]> {
     await store.close();
   }
 }
+
+test('--build-ca-cert: a file with no PEM certificate is refused; a bundle reaches the build as NODE_EXTRA_CA_CERTS and in SSL_CERT_FILE', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc')) return;
+  const { rootCertificates } = await import('node:tls');
+  const der = join(base, 'ca.der');
+  await writeFile(der, Buffer.from([0x30, 0x82, 0x01, 0x0a]));
+  const refused = await build('ca-der', ['test/greeter'], ['--build-ca-cert', der]);
+  assert.equal(refused.code, 2, 'a usage error');
+  assert.match(refused.stderr, /--build-ca-cert .*ca\.der holds no PEM certificate[\s\S]*hint: .*openssl x509 -inform der/);
+
+  // A bundle as NODE_EXTRA_CA_CERTS often names: public roots plus a proxy's CA.
+  const bundle = join(base, 'bundle.crt');
+  const proxyCa = '-----BEGIN CERTIFICATE-----\nMIIBcairnPROXYca\n-----END CERTIFICATE-----';
+  await writeFile(bundle, [...rootCertificates.slice(0, 20), proxyCa].join('\n'));
+  const counter = join(base, 'ca-bp');
+  await mkdir(join(counter, 'bin'), { recursive: true });
+  await writeFile(join(counter, 'buildpack.toml'), 'api = "0.12"\n[buildpack]\nid = "test/ca"\nversion = "0.1.0"\n[[targets]]\nos = "linux"\n');
+  await writeFile(join(counter, 'bin', 'detect'), '#!/bin/sh\nexit 0\n');
+  // The test build image has a shell and little else: lines are counted with its builtins.
+  await writeFile(join(counter, 'bin', 'build'), ['#!/bin/sh',
+    'count() { n=0; while IFS= read -r l; do case "$l" in *"$1"*) n=$((n+1));; esac; done < "$2"; echo $n; }',
+    'echo "node-extra=$(count BEGIN "$NODE_EXTRA_CA_CERTS") proxy=$(count MIIBcairnPROXYca "$NODE_EXTRA_CA_CERTS") bundle-proxy=$(count MIIBcairnPROXYca "$SSL_CERT_FILE")"', ''].join('\n'));
+  for (const f of ['detect', 'build']) await chmod(join(counter, 'bin', f), 0o755);
+  const built = await runCairn(['build', 'ca-bundle', '--path', app, '--builder', `oci:${storeDir}:test-builder:latest`, '--run-image', `oci:${storeDir}:test-run:v1`,
+    '--buildpack', counter, '--build-ca-cert', bundle], { env, cwd: base });
+  assert.equal(built.code, 0, built.stderr);
+  assert.match(built.stdout + built.stderr, /node-extra=21 proxy=1 bundle-proxy=1/);
+});

@@ -256,7 +256,7 @@ test('push, pull, rebase and build --publish under random registry faults end in
       assert.deepEqual(integrity.problems, [], `${what} ${stage}`);
       const now = await registryDigest(host, repo, tag);
       if (op !== 'build') {
-        const ok = now === before || now === intended || (res.code !== 0 && /stored it as/.test(res.stderr));
+        const ok = now === before || now === intended || (res.code !== 0 && /now names those bytes/.test(res.stderr));
         assert.ok(ok, `${what} ${stage}: ${repo}:${tag} holds ${now}, neither ${before} nor ${intended}\n${res.stderr}`);
       }
       return now;

@@ -76,6 +76,7 @@ export function buildCommand(ctx: CliContext): Command {
     if (!(await stat(appDir).then((st) => st.isDirectory(), () => false))) {
       throw new CairnError('INVALID_ARGUMENT', `the app folder ${appDir} does not exist or is not a folder`, { hint: 'pass the app\'s folder with --path DIR (default: the current folder)' });
     }
+    const caCerts = await readCaCerts((o.buildCaCert as string[] | undefined) ?? [], ctx);
     const config = await readConfig(ctx.env);
     const descriptor = await loadDescriptor(o.descriptor as string | undefined, appDir, ctx.cwd);
     const builderRef = (o.builder as string | undefined) ?? descriptor?.descriptor.builder ?? ctx.env.CAIRN_BUILDER ?? config.defaultBuilder ?? DEFAULT_BUILDER;
@@ -120,7 +121,7 @@ export function buildCommand(ctx: CliContext): Command {
       openRunImage: openRun,
       home: cairnHome(ctx.env),
       env: { ...Object.fromEntries((descriptor?.descriptor.buildEnv ?? []).map((e) => [e.name, e.value])), ...(await buildEnv(o, ctx)) },
-      caCerts: await readAll((o.buildCaCert as string[] | undefined) ?? [], ctx),
+      caCerts,
       ...(o.cacheDir ? { cacheDir: resolve(ctx.cwd, o.cacheDir as string) } : {}),
       ...(cacheImage ? { cacheImage: { store: cacheImage.store, tag: cacheImage.key } } : {}),
       clearCache: Boolean(o.clearCache),
@@ -231,8 +232,17 @@ function creationTime(v: string, ctx: CliContext): Date {
   throw new CairnError('INVALID_ARGUMENT', `--creation-time "${v}" is neither "now" nor a number of seconds`, { hint: 'e.g. --creation-time now or --creation-time 1700000000' });
 }
 
-async function readAll(files: string[], ctx: CliContext): Promise<string[]> {
-  return Promise.all(files.map((f) => readFile(resolve(ctx.cwd, f), 'utf8')));
+/** The `--build-ca-cert` files, each holding at least one PEM certificate (INVALID_ARGUMENT otherwise). */
+async function readCaCerts(files: string[], ctx: CliContext): Promise<string[]> {
+  return Promise.all(files.map(async (f) => {
+    const text = await readFile(resolve(ctx.cwd, f), 'utf8');
+    if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new CairnError('INVALID_ARGUMENT', `--build-ca-cert ${f} holds no PEM certificate (no -----BEGIN CERTIFICATE----- block)`, {
+        hint: `pass a PEM file; a DER certificate converts with: openssl x509 -inform der -in ${f} -out ${f}.pem`,
+      });
+    }
+    return text;
+  }));
 }
 
 function pick(env: Record<string, string | undefined>, names: string[]): Record<string, string> {

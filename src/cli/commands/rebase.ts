@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { writeImage } from '../../oci/copy.js';
 import { progressReporter } from '../progress-reporter.js';
 import { CairnError } from '../../oci/errors.js';
-import { loadImage } from '../../oci/image.js';
+import { imageOfManifest, loadImage } from '../../oci/image.js';
 import { openTarget } from '../../oci/open-target.js';
 import { formatTarget, parseTarget } from '../../oci/transport.js';
 import { parseLifecycleMetadataLabel } from '../../lifecycle/labels/lifecycle-metadata.js';
@@ -31,7 +31,8 @@ export function rebaseCommand(ctx: CliContext): Command {
       const platform = hostPlatform(process.arch);
       const target = parseTarget(image, { publish: Boolean(o.publish) });
       const app = await openTarget(target, 'write', tctx, reg);
-      const appImage = await loadImage(app.store, app.key, { platform });
+      const before = await app.store.getManifest(app.key);
+      const appImage = await imageOfManifest(app.store, app.key, before, { platform });
       const label = appImage.config.config?.Labels?.[LIFECYCLE_METADATA_LABEL];
       const recorded = label ? parseLifecycleMetadataLabel(label).runImage.image : undefined;
       const runName = o.runImage ?? recorded;
@@ -40,7 +41,7 @@ export function rebaseCommand(ctx: CliContext): Command {
       const runImage = await loadImage(run.store, run.key, { platform });
       const result = rebaseImage({ app: appImage, runImage, runImageName: runName, force: Boolean(o.force) });
       const progress = o.json ? undefined : progressReporter(ctx.stderr, 'rebase');
-      const written = await writeImage(result.image, app.store, app.key, progress ? { progress: progress.sink } : {}).finally(() => progress?.end());
+      const written = await writeImage(result.image, app.store, app.key, { previous: before, ...(progress ? { progress: progress.sink } : {}) }).finally(() => progress?.end());
       await app.store.close();
       if (o.json) {
         ctx.stdout.write(JSON.stringify({ image: formatTarget(target), digest: written.digest, runImage: result.metadata.runImage, keptLayers: result.keptLayers, bytesWritten: written.bytesWritten, forced: result.forced }) + '\n');

@@ -35,6 +35,14 @@ export interface TransferOptions {
   progress?: ProgressSink;
 }
 
+export interface PutManifestOptions extends TransferOptions {
+  /**
+   * The manifest the tag names before this write. A store whose tag write can fail half-way (a registry the
+   * bytes reach changed) points the tag back at it then, so the tag holds either the image before or the new one.
+   */
+  previous?: { mediaType: string; bytes: Buffer };
+}
+
 /** Where a blob can be found in a registry, so another repository of the same registry can mount it. */
 export interface RegistryLocation {
   /** Registry host as written in references, e.g. `127.0.0.1:5000`, `ghcr.io`, `index.docker.io`. */
@@ -85,7 +93,7 @@ export interface Store {
    * Stores a manifest or index, and points `tag` at it when given. Returns its digest.
    * The blobs it references must already be stored.
    */
-  putManifest(manifest: { mediaType: string; bytes: Buffer }, tag?: string, opts?: TransferOptions): Promise<Digest>;
+  putManifest(manifest: { mediaType: string; bytes: Buffer }, tag?: string, opts?: PutManifestOptions): Promise<Digest>;
 
   /** Tags present, sorted. */
   listTags(opts?: TransferOptions): Promise<string[]>;

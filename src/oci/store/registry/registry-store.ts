@@ -8,7 +8,7 @@ import { type Digest, isDigest, parseDigest, sha256, verifyBytes } from '../../d
 import { CairnError } from '../../errors.js';
 import { MANIFEST_ACCEPT, MediaType } from '../../media-types.js';
 import { manifestRefs } from '../layout/manifest-refs.js';
-import type { BlobDescriptor, ManifestData, RegistryLocation, Store, TransferOptions } from '../store.js';
+import type { BlobDescriptor, ManifestData, PutManifestOptions, RegistryLocation, Store, TransferOptions } from '../store.js';
 import { RegistryClient } from './client.js';
 import { downloadBlob } from './download.js';
 import { RegistryError } from './errors.js';
@@ -54,8 +54,19 @@ export function openRegistryStore(opts: RegistryStoreOptions): RegistryStore {
   return new RegistryStore(opts);
 }
 
-/** Times a manifest is sent when the registry reports storing other bytes (see putManifest). */
-const MANIFEST_PUT_ATTEMPTS = 3;
+/** Times a manifest is sent while it arrives changed (see sendManifest). */
+const MANIFEST_PUT_ATTEMPTS = 8;
+
+/** What sendManifest left in the registry. */
+interface SentManifest {
+  /** The digest the registry reported storing last. */
+  stored: string;
+  sends: number;
+  /** The registry stored the same other bytes twice: it rewrites manifests. */
+  rewritten: boolean;
+  /** The error that ended the sends after the registry had stored other bytes. */
+  error?: unknown;
+}
 
 export class RegistryStore implements Store {
   readonly name: string;
@@ -181,20 +192,45 @@ export class RegistryStore implements Store {
    * `PUT /v2/<name>/manifests/<tag or digest>` with the manifest's media type as Content-Type. The document is
    * checked first (INVALID_MANIFEST); a registry refusing it for a missing blob gives BLOB_NOT_FOUND (for an
    * index: a missing child manifest, MANIFEST_NOT_FOUND).
+   *
+   * A registry names what it stored in Docker-Content-Digest. Bytes changed on the way are sent again (see
+   * sendManifest). When they keep arriving changed, the tag names bytes that are not the manifest: it is put
+   * back on `opts.previous` when given, and DIGEST_MISMATCH says where the tag was left.
    */
-  async putManifest(manifest: { mediaType: string; bytes: Buffer }, tag?: string, opts: TransferOptions = {}): Promise<Digest> {
+  async putManifest(manifest: { mediaType: string; bytes: Buffer }, tag?: string, opts: PutManifestOptions = {}): Promise<Digest> {
     if (tag !== undefined) checkRef(tag);
     const digest = sha256(manifest.bytes);
     const what = `PUT manifest ${this.name}${tag ? ':' + tag : '@' + digest}`;
-    const { kind } = manifestRefs(manifest.mediaType, manifest.bytes, what);
-    // A registry names what it stored in Docker-Content-Digest. Another digest means the bytes changed on the
-    // way (it has stored them, under the tag too): the same bytes are sent again, so that the tag ends on the
-    // manifest meant, and only a registry that keeps rewriting it gets DIGEST_MISMATCH.
-    const mismatch = (header: string, cause?: unknown) => new CairnError('DIGEST_MISMATCH', `${what}: the registry stored it as ${header}, not ${digest}`, {
-      ...(cause ? { cause } : {}), hint: 'the registry rewrote the manifest; push to a registry that stores manifests unchanged',
+    const sent = await this.sendManifest(manifest, digest, tag, what, opts);
+    if (sent.stored === digest) return digest;
+    let left = tag ? `${this.name}:${tag} now names those bytes` : 'nothing names those bytes';
+    if (tag && opts.previous) {
+      const before = sha256(opts.previous.bytes);
+      const back = await this.sendManifest(opts.previous, before, tag, `${what} (putting back the image before)`, opts).catch(() => undefined);
+      if (back?.stored === before) left = `${this.name}:${tag} names the image before again (${before})`;
+    }
+    throw new CairnError('DIGEST_MISMATCH', `${what}: the registry stored it as ${sent.stored}, not ${digest} (${sent.sends} sends); ${left}`, {
+      ...(sent.error ? { cause: sent.error } : {}),
+      hint: sent.rewritten
+        ? 'the registry rewrites manifests; push to a registry that stores them unchanged'
+        : 'the bytes keep changing between cairn and the registry: check proxies on the way, or push over HTTPS',
     });
+  }
+
+  /**
+   * Sends manifest bytes (of `digest`) under `ref` until the registry reports storing those bytes, up to
+   * MANIFEST_PUT_ATTEMPTS times. Returns what it stored last: `digest`, or another digest after the last send.
+   *
+   * - A send stored as other bytes, or refused with 400 after the same bytes were accepted, or refused as not
+   *   matching the digest it is sent under, changed on the way: it is sent again.
+   * - The same other digest twice means the registry rewrites manifests (`rewritten`): sending again cannot help.
+   * - An error on the first send is thrown (the registry has not stored anything under `ref`); a later one
+   *   ends the sends and is returned as `error`, beside what the registry holds.
+   */
+  private async sendManifest(manifest: { mediaType: string; bytes: Buffer }, digest: Digest, tag: string | undefined, what: string, opts: TransferOptions): Promise<SentManifest> {
+    const { kind } = manifestRefs(manifest.mediaType, manifest.bytes, what);
     let stored: string | undefined;
-    for (let attempt = 1; ; attempt++) {
+    for (let sends = 1; ; sends++) {
       let res;
       try {
         res = await this.client.send({
@@ -205,13 +241,18 @@ export class RegistryStore implements Store {
         }, opts);
         await res.body.dump();
       } catch (e) {
-        // A resend that fails leaves the registry as the first send did: that is what the error says.
-        throw stored === undefined ? e : mismatch(stored, e);
+        const changed = e instanceof RegistryError && e.status === 400 && (stored !== undefined || (tag === undefined && /DIGEST_INVALID/.test(e.message)));
+        if (!changed || sends === MANIFEST_PUT_ATTEMPTS) {
+          if (stored === undefined) throw e;
+          return { stored, sends, rewritten: false, error: e };
+        }
+        continue;
       }
       const header = res.headers['docker-content-digest'];
-      if (typeof header !== 'string' || !isDigest(header) || header === digest) return digest;
+      if (typeof header !== 'string' || !isDigest(header) || header === digest) return { stored: digest, sends, rewritten: false };
+      if (header === stored) return { stored, sends, rewritten: true };
       stored = header;
-      if (attempt === MANIFEST_PUT_ATTEMPTS) throw mismatch(header);
+      if (sends === MANIFEST_PUT_ATTEMPTS) return { stored, sends, rewritten: false };
     }
   }
 

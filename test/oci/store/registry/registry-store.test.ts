@@ -319,24 +319,85 @@ describe('retries', () => {
 });
 
 describe('manifests and tags', () => {
-  test('a manifest changed on its way to the registry is sent again, so the tag ends on the one meant', async () => {
+  /**
+   * A registry behind a proxy that flips a byte of manifest PUTs: `flip(n)` gives the offset to flip in the
+   * n-th PUT of a manifest (from 1), or undefined to let it through. Runs `fn` with a store through the proxy,
+   * the manifest (its annotation "note" is where offsets into `at` land) and the manifest the tag names before.
+   */
+  async function withFlippingProxy(flip: (n: number, at: number) => number | undefined, fn: (ctx: {
+    reg: FakeRegistry; proxy: CountingProxy; store: ReturnType<typeof openRegistryStore>; bytes: Buffer; previous: Buffer;
+  }) => Promise<void>): Promise<void> {
     await withRegistry({}, async (reg) => {
       const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
       await open(reg).putBlob({ digest: sha256(config), size: config.length }, source(config));
-      const bytes = Buffer.from(JSON.stringify({ ...JSON.parse(manifestFor(config, []).toString()), annotations: { note: 'aaaaaaaa' } }));
-      let corrupted = false;
+      const withNote = (note: string) => Buffer.from(JSON.stringify({ ...JSON.parse(manifestFor(config, []).toString()), annotations: { note } }));
+      const previous = withNote('before');
+      await open(reg).putManifest({ mediaType: MediaType.OciManifest, bytes: previous }, 'v1');
+      const bytes = withNote('a'.repeat(16));
+      let puts = 0;
       const proxy = await CountingProxy.start(reg.host, {
-        onRequest: (req) => (req.method === 'PUT' && /\/manifests\//.test(req.url!) && !corrupted ? ((corrupted = true), { corruptRequestByte: bytes.indexOf('aaaa') + 2 }) : undefined),
+        onRequest: (req) => {
+          if (req.method !== 'PUT' || !/\/manifests\//.test(req.url!)) return undefined;
+          const at = flip(++puts, bytes.indexOf('aaaa'));
+          return at === undefined ? undefined : { corruptRequestByte: at };
+        },
       });
+      const store = openRegistryStore({ host: proxy.host, repository: 'team/app', insecure: true, retry: fast });
       try {
-        const store = openRegistryStore({ host: proxy.host, repository: 'team/app', insecure: true, retry: fast });
-        assert.equal(await store.putManifest({ mediaType: MediaType.OciManifest, bytes }, 'v1'), sha256(bytes));
-        assert.equal(reg.repos.get('team/app')!.tags.get('v1'), sha256(bytes), 'the tag names the manifest sent');
-        assert.equal(proxy.records.filter((r) => r.method === 'PUT').length, 2, 'sent twice: the first arrived changed');
-        await store.close();
+        await fn({ reg, proxy, store, bytes, previous });
       } finally {
+        await store.close();
         await proxy.stop();
       }
+    });
+  }
+  const manifestPuts = (proxy: CountingProxy) => proxy.records.filter((r) => r.method === 'PUT' && r.path.includes('/manifests/')).length;
+
+  test('a manifest changed on its way to the registry is sent again, so the tag ends on the one meant', async () => {
+    await withFlippingProxy((n, at) => (n === 1 ? at + 2 : undefined), async ({ reg, proxy, store, bytes }) => {
+      assert.equal(await store.putManifest({ mediaType: MediaType.OciManifest, bytes }, 'v1'), sha256(bytes));
+      assert.equal(reg.repos.get('team/app')!.tags.get('v1'), sha256(bytes), 'the tag names the manifest sent');
+      assert.equal(manifestPuts(proxy), 2, 'sent twice: the first arrived changed');
+    });
+  });
+
+  test('a 400 for bytes the registry stored before is taken as another change on the way, and they are sent again', async () => {
+    // The second send loses its opening brace: invalid JSON, refused with 400 MANIFEST_INVALID.
+    await withFlippingProxy((n, at) => (n === 1 ? at + 2 : n === 2 ? 0 : undefined), async ({ reg, proxy, store, bytes }) => {
+      assert.equal(await store.putManifest({ mediaType: MediaType.OciManifest, bytes }, 'v1'), sha256(bytes));
+      assert.equal(reg.repos.get('team/app')!.tags.get('v1'), sha256(bytes));
+      assert.equal(manifestPuts(proxy), 3);
+    });
+  });
+
+  test('a manifest sent by digest that arrives changed (400 DIGEST_INVALID) is sent again', async () => {
+    await withFlippingProxy((n, at) => (n === 1 ? at + 2 : undefined), async ({ reg, proxy, store, bytes }) => {
+      assert.equal(await store.putManifest({ mediaType: MediaType.OciManifest, bytes }), sha256(bytes));
+      assert.ok(reg.repos.get('team/app')!.manifests.has(sha256(bytes)));
+      assert.equal(manifestPuts(proxy), 2);
+    });
+  });
+
+  test('a manifest that keeps arriving changed fails with DIGEST_MISMATCH, and the tag is put back on the image before', async () => {
+    // Every send of the manifest is changed at another byte; the 9th PUT, of the image before, goes through.
+    await withFlippingProxy((n, at) => (n <= 8 ? at + n : undefined), async ({ reg, proxy, store, bytes, previous }) => {
+      await assert.rejects(store.putManifest({ mediaType: MediaType.OciManifest, bytes }, 'v1', { previous: { mediaType: MediaType.OciManifest, bytes: previous } }),
+        code('DIGEST_MISMATCH', /\(8 sends\).*names the image before again.*check proxies/s));
+      assert.equal(reg.repos.get('team/app')!.tags.get('v1'), sha256(previous), 'the tag names the image before');
+      assert.equal(manifestPuts(proxy), 9);
+    });
+    // Without the image before, the error says the tag is left on the bytes last stored.
+    await withFlippingProxy((n, at) => at + n, async ({ reg, store, bytes }) => {
+      const err = await store.putManifest({ mediaType: MediaType.OciManifest, bytes }, 'v1').catch((e: unknown) => e);
+      assert.ok(code('DIGEST_MISMATCH', /now names those bytes/)(err));
+      assert.match((err as Error).message, new RegExp(reg.repos.get('team/app')!.tags.get('v1')!));
+    });
+  });
+
+  test('a registry that stores the same other bytes twice rewrites manifests: no third send', async () => {
+    await withFlippingProxy((n, at) => (n <= 2 ? at : undefined), async ({ proxy, store, bytes }) => {
+      await assert.rejects(store.putManifest({ mediaType: MediaType.OciManifest, bytes }, 'v1'), code('DIGEST_MISMATCH', /\(2 sends\).*rewrites manifests/s));
+      assert.equal(manifestPuts(proxy), 2);
     });
   });
 
