@@ -18,7 +18,7 @@
 import { posix } from 'node:path';
 import { CairnError } from '../../oci/errors.js';
 import type { RunSpec } from './executor.js';
-import type { RootfsView } from './rootfs-view.js';
+import type { MountPoint, RootfsView } from './rootfs-view.js';
 
 export type SandboxMount =
   | { kind: 'dev' | 'proc'; at: string }
@@ -37,6 +37,9 @@ export interface SandboxHost {
   /** bwrap knows --disable-userns (0.8.0). */
   disableUserns: boolean;
 }
+
+/** Host files every sandbox sees at the same path, read-only, when the host has them (DNS: the network is shared). */
+export const SHARED_HOST_FILES = ['/etc/resolv.conf', '/etc/hosts'];
 
 /** Docker's lists (moby oci/defaults.go), filtered by the kernel at hand. */
 export const PROC_READ_ONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
@@ -60,12 +63,14 @@ export function sandboxMounts(spec: RunSpec, home: string, host: SandboxHost): S
 }
 
 /**
- * Mount points that land in the image's tree (no earlier mount covers them); checks that a mount point
- * inside an earlier bind mount exists there and is reached without symlinks (`exists(hostPath)` answers
- * with lstat semantics), so that bwrap never creates folders in a host folder nor follows links planted in it.
+ * Mount points that land in the image's tree (no earlier mount covers them), with what they mount: a folder,
+ * or a file for a bind of a host file (`isFolder(hostPath)` follows symlinks, as bwrap does). Checks that a
+ * mount point inside an earlier bind mount exists there and is reached without symlinks (`isRealEntry`
+ * answers with lstat semantics), so that bwrap never creates folders in a host folder nor follows links
+ * planted in it.
  */
-export function rootfsMountPoints(mounts: readonly SandboxMount[], isRealEntry: (hostPath: string) => boolean): string[] {
-  const points: string[] = [];
+export function rootfsMountPoints(mounts: readonly SandboxMount[], isRealEntry: (hostPath: string) => boolean, isFolder: (hostPath: string) => boolean): MountPoint[] {
+  const points: MountPoint[] = [];
   mounts.forEach((m, i) => {
     let cover: SandboxMount | undefined;
     for (let j = i - 1; j >= 0; j--) {
@@ -76,7 +81,7 @@ export function rootfsMountPoints(mounts: readonly SandboxMount[], isRealEntry: 
       }
     }
     if (cover === undefined) {
-      points.push(m.at);
+      points.push({ at: m.at, kind: m.kind !== 'bind' || isFolder(m.host) ? 'dir' : 'file' });
       return;
     }
     if (cover.kind !== 'bind' || cover.at === m.at) return;
@@ -94,7 +99,7 @@ export function rootfsMountPoints(mounts: readonly SandboxMount[], isRealEntry: 
 }
 
 /** The arguments for `bwrap --args FD` (everything but the command). */
-export function bwrapArgs(spec: RunSpec, home: string, host: SandboxHost, view: RootfsView, isRealEntry: (hostPath: string) => boolean): string[] {
+export function bwrapArgs(spec: RunSpec, home: string, host: SandboxHost, view: RootfsView, isRealEntry: (hostPath: string) => boolean, isFolder: (hostPath: string) => boolean): string[] {
   const mounts = sandboxMounts(spec, home, host);
   const args = [
     '--unshare-user', '--uid', String(spec.uid), '--gid', String(spec.gid),
@@ -105,7 +110,7 @@ export function bwrapArgs(spec: RunSpec, home: string, host: SandboxHost, view: 
     '--clearenv',
   ];
   for (const [k, v] of Object.entries(spec.env)) args.push('--setenv', k, v);
-  args.push(...view.args(rootfsMountPoints(mounts, isRealEntry)));
+  args.push(...view.args(rootfsMountPoints(mounts, isRealEntry, isFolder)));
   for (const m of mounts) {
     switch (m.kind) {
       case 'dev':

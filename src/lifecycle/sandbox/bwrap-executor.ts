@@ -12,11 +12,11 @@
  * executed, which separates the buildpack's exit status from a failure to set up the sandbox.
  */
 import { type ChildProcess, execFile } from 'node:child_process';
-import { accessSync, constants as fsc, existsSync, lstatSync, realpathSync } from 'node:fs';
+import { accessSync, constants as fsc, existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CairnError, messageOf } from '../../oci/errors.js';
-import { bwrapArgs, PROC_MASKED_DIRS, PROC_MASKED_FILES, PROC_READ_ONLY, type SandboxHost } from './bwrap-args.js';
+import { bwrapArgs, PROC_MASKED_DIRS, PROC_MASKED_FILES, PROC_READ_ONLY, type SandboxHost, SHARED_HOST_FILES } from './bwrap-args.js';
 import { checkRunSpec, type Executor, type RunResult, type RunSpec } from './executor.js';
 import { rootfsHomeOf } from './passwd.js';
 import { RootfsView } from './rootfs-view.js';
@@ -34,7 +34,6 @@ export interface BwrapExecutorOptions {
 /** bwrap 0.5.0 brought --perms for tmpfs mounts; older versions are refused. */
 const MIN_VERSION: [number, number, number] = [0, 5, 0];
 const DEFAULT_DIRS = ['/usr/bin', '/bin', '/usr/local/bin', '/usr/sbin', '/sbin'];
-const SHARED_HOST_FILES = ['/etc/resolv.conf', '/etc/hosts'];
 
 const INSTALL_HINT = 'install bubblewrap (apt-get install bubblewrap; dnf install bubblewrap; apk add bubblewrap), ' +
   'or pass --executor host when cairn runs inside the build image (CI, Kubernetes)';
@@ -132,6 +131,15 @@ function isRealEntry(p: string): boolean {
   }
 }
 
+/** stat semantics (symlinks followed): the entry is a folder. */
+function isFolder(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 async function runInSandbox(r: Ready, spec: RunSpec): Promise<RunResult> {
   for (const m of spec.mounts) {
     if (!existsSync(m.host)) {
@@ -143,7 +151,7 @@ async function runInSandbox(r: Ready, spec: RunSpec): Promise<RunResult> {
     home = rootfsHomeOf(r.rootfs, spec.uid) ?? '/tmp';
     r.homes.set(spec.uid, home);
   }
-  const args = bwrapArgs(spec, home, r.host, r.view, isRealEntry);
+  const args = bwrapArgs(spec, home, r.host, r.view, isRealEntry, isFolder);
   let status = '';
   const outcome = await runProcess({
     file: r.bwrap,

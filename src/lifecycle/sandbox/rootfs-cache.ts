@@ -7,6 +7,9 @@
  *   belongs to the user running cairn, i.e. to the sandbox user inside the sandbox (the only mapped id).
  *   Entries the image made unreadable to their owner get u+r (folders u+rx) so that the sandbox user can
  *   read what root could read in a container. The tree is mounted read-only, so ownership grants no write.
+ * - The files every sandbox binds from the host (`/etc/resolv.conf`, `/etc/hosts`) are created empty when
+ *   the image lacks them and has a real `/etc`, as container engines do: the mounts then cover them where they
+ *   are, and the sandbox need not rebuild `/etc` entry by entry (rootfs-view.ts).
  * - Atomic: extraction goes into `<cacheDir>/.tmp-<hex>-<pidns>-<pid>-<random>` and is renamed into place.
  *   When another preparation (another process, or a concurrent call) got there first, this one's copy is
  *   dropped and the existing tree is used.
@@ -15,8 +18,8 @@
  *   other PID namespaces (another container sharing the cache) are left alone: their owner may be alive.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, type Dirent, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, type Dirent, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import { digestHex } from '../../oci/digest.js';
 import { CairnError, messageOf } from '../../oci/errors.js';
@@ -24,6 +27,7 @@ import type { Image } from '../../oci/image.js';
 import { extractLayer } from '../../oci/layer/extract.js';
 import { openUncompressed } from '../../oci/layer.js';
 import { pidNamespace, processAlive } from '../../oci/process-liveness.js';
+import { SHARED_HOST_FILES } from './bwrap-args.js';
 
 export interface PrepareRootfsOptions {
   /** Receives warnings (device nodes and FIFOs skipped). */
@@ -61,6 +65,7 @@ export async function prepareRootfs(image: Image, cacheDir: string, opts: Prepar
       });
     }
     opts.signal?.throwIfAborted();
+    addMountPointFiles(tmp);
     makeOwnerReadable(tmp);
     chmodSync(tmp, 0o755);
     try {
@@ -75,6 +80,22 @@ export async function prepareRootfs(image: Image, cacheDir: string, opts: Prepar
     throw e;
   } finally {
     active.delete(tmp);
+  }
+}
+
+/** Creates the shared host files' mount points the tree lacks (see the module comment). */
+function addMountPointFiles(tree: string): void {
+  for (const file of SHARED_HOST_FILES) {
+    const parent = lstatOrUndefined(join(tree, dirname(file)));
+    if (parent?.isDirectory() && !lstatOrUndefined(join(tree, file))) writeFileSync(join(tree, file), '', { mode: 0o644, flag: 'wx' });
+  }
+}
+
+function lstatOrUndefined(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
   }
 }
 

@@ -3,18 +3,28 @@
  * not have (`/workspace`, `/layers/<bp>`, `/cnb/buildpacks/<id>/<version>`, `/etc/resolv.conf`, …).
  *
  * A read-only bind of the whole tree at `/` cannot receive a new mount point (bwrap's mkdir fails with EROFS),
- * and a writable one would add folders to the shared cache. Instead the sandbox root is bwrap's own tmpfs;
- * every folder on the way to a mount point is synthesised there (`--dir`, with the image's mode) and all its
- * other entries are bound read-only one by one (`--ro-bind` for files and folders, `--symlink` for symlinks,
- * which are recreated verbatim and never followed on the host); every other folder is bound whole. The
- * caller ends with `--remount-ro /`, so the synthesised folders are read-only too. A symlink on the way to a
- * mount point (e.g. `/var/run` → `/run`) is replaced by a synthesised folder holding what its target holds.
+ * and a writable one would add folders to the shared cache. Instead the sandbox root is bwrap's own tmpfs,
+ * and every top-level entry is bound read-only. A mount point the image already has, as a real entry of the
+ * mount's kind (folder or file) reached through real folders only, is simply covered by its mount where it
+ * is. For any other mount point, every folder on the way is synthesised (`--dir`, with the image's mode) and
+ * all its other entries are bound read-only one by one (`--ro-bind` for files and folders, `--symlink` for
+ * symlinks, which are recreated verbatim and never followed on the host); every other folder is bound whole.
+ * The caller ends with `--remount-ro /`, so the synthesised folders are read-only too. A symlink on the way
+ * to a mount point (e.g. `/var/run` → `/run`) is replaced by a synthesised folder holding what its target
+ * holds. Each bound entry is a mount, so synthesising a folder as big as Debian's `/etc` costs a sandbox
+ * start about 8 ms: the rootfs cache gives images the mount-point files they lack (rootfs-cache.ts).
  *
  * The extracted tree is immutable once prepared, so listings are cached for the life of the view.
  */
 import { type Dirent, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import { resolveInRoot } from './in-root.js';
+
+/** Where a mount goes, and whether it mounts a folder or a file there. */
+export interface MountPoint {
+  at: string;
+  kind: 'dir' | 'file';
+}
 
 interface Entry {
   name: string;
@@ -29,14 +39,16 @@ export class RootfsView {
   constructor(readonly root: string) {}
 
   /**
-   * bwrap arguments showing the tree at `/`, leaving `mountPoints` (absolute, normalised, not `/`) free: they
-   * are neither bound nor created, so the mounts that follow create and cover them.
+   * bwrap arguments showing the tree at `/`, with room for `mountPoints` (absolute, normalised, not `/`): each
+   * is either the image's own entry, or left free (neither bound nor created) so the mount creates it.
    */
-  args(mountPoints: Iterable<string>): string[] {
-    const points = new Set(mountPoints);
+  args(mountPoints: Iterable<MountPoint>): string[] {
+    const points = new Set<string>();
     const expand = new Set<string>(['/']);
-    for (const p of points) {
-      for (let d = posix.dirname(p); !expand.has(d); d = posix.dirname(d)) expand.add(d);
+    for (const p of mountPoints) {
+      points.add(p.at);
+      if (this.holds(p)) continue;
+      for (let d = posix.dirname(p.at); !expand.has(d); d = posix.dirname(d)) expand.add(d);
     }
     const out: string[] = [];
     const visit = (dir: string, host: string | null, mode: number): void => {
@@ -61,6 +73,18 @@ export class RootfsView {
     };
     visit('/', this.root, 0o755);
     return out;
+  }
+
+  /** The image has `p.at` as a real entry of `p.kind`, reached through real folders only. */
+  private holds(p: MountPoint): boolean {
+    const names = p.at.split('/').filter((c) => c !== '');
+    let host = this.root;
+    for (const [i, name] of names.entries()) {
+      const e = this.list(host).find((x) => x.name === name);
+      if (e?.kind !== (i === names.length - 1 ? p.kind : 'dir')) return false;
+      host = `${host}/${name}`;
+    }
+    return names.length > 0;
   }
 
   private list(host: string): readonly Entry[] {

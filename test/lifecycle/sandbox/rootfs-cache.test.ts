@@ -49,6 +49,11 @@ describe('prepareRootfs', () => {
     assert.equal(lstatSync(join(root, 'etc/unreadable')).mode & 0o777, 0o600);
     assert.equal(lstatSync(root).mode & 0o777, 0o755);
     assert.equal(lstatSync(join(root, 'tmp')).mode & 0o7777, 0o1777);
+    // the shared host files' mount points, which the image lacks, are there empty
+    for (const f of ['etc/resolv.conf', 'etc/hosts']) {
+      assert.equal(readFileSync(join(root, f), 'utf8'), '', f);
+      assert.equal(lstatSync(join(root, f)).mode & 0o777, 0o644, f);
+    }
     assert.deepEqual(temps(cache), []);
 
     t = process.hrtime.bigint();

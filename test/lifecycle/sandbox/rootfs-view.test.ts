@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RootfsView } from '../../../src/lifecycle/sandbox/rootfs-view.js';
+import { type MountPoint, RootfsView } from '../../../src/lifecycle/sandbox/rootfs-view.js';
 
 /** The bwrap operations as [op, ...operands] groups. */
 function ops(args: string[]): string[][] {
@@ -17,6 +17,9 @@ function ops(args: string[]): string[][] {
   }
   return out;
 }
+
+const dir = (at: string): MountPoint => ({ at, kind: 'dir' });
+const file = (at: string): MountPoint => ({ at, kind: 'file' });
 
 describe('RootfsView', () => {
   let root: string;
@@ -36,7 +39,7 @@ describe('RootfsView', () => {
 
   it('binds whole folders that hold no mount point', () => {
     const v = new RootfsView(root);
-    assert.deepEqual(ops(v.args(['/tmp'])), [
+    assert.deepEqual(ops(v.args([dir('/tmp')])), [
       ['--ro-bind', `${root}/bin`, '/bin'],
       ['--ro-bind', `${root}/etc`, '/etc'],
       ['--symlink', 'usr/lib', '/lib'],
@@ -48,7 +51,8 @@ describe('RootfsView', () => {
 
   it('synthesises the folders on the way to a mount point, entry by entry, with their modes', () => {
     const v = new RootfsView(root);
-    const got = ops(v.args(['/etc/resolv.conf', '/layers/bp', '/var/lock/x']));
+    // /etc/resolv.conf is a file in the image: a folder cannot be mounted over it where it is.
+    const got = ops(v.args([dir('/etc/resolv.conf'), dir('/layers/bp'), dir('/var/lock/x')]));
     assert.deepEqual(got, [
       ['--ro-bind', `${root}/bin`, '/bin'],
       ['--perms', '0750'], ['--dir', '/etc'],
@@ -63,5 +67,15 @@ describe('RootfsView', () => {
       ['--perms', '0755'], ['--dir', '/var/lock'],
       ['--perms', '0755'], ['--dir', '/layers'],
     ]);
+  });
+
+  it('covers a mount point the image has, as a real entry of the same kind, where it is', () => {
+    const v = new RootfsView(root);
+    const whole = ops(v.args([dir('/tmp')]));
+    assert.deepEqual(ops(v.args([file('/etc/resolv.conf'), dir('/etc/ssl'), dir('/run/lock'), dir('/tmp')])), whole, 'nothing synthesised');
+    // reached through a symlink (/var → ../run, /lib → usr/lib): synthesised, as before
+    assert.ok(ops(v.args([dir('/var/lock')])).some((o) => o[0] === '--dir' && o[1] === '/var'));
+    assert.ok(ops(v.args([dir('/lib')])).every((o) => o[2] !== '/lib'), '/lib itself is left free for the mount');
+    assert.ok(ops(v.args([file('/etc/mtab')])).some((o) => o[0] === '--dir' && o[1] === '/etc'), 'a symlink is no file to mount over');
   });
 });
