@@ -1,13 +1,14 @@
 // Bundles cairn's buildpacks (src/buildpacks/<name>/, each with a buildpack.toml) into folders a builder
 // can carry: <out>/<id with / as _>/[<version>/]{buildpack.toml, bin/detect, bin/build, bin/detect.mjs,
 // bin/build.mjs}. bin/detect.mjs and bin/build.mjs are single ESM files (the SDK, semver and smol-toml
-// inside); bin/detect and bin/build are POSIX sh scripts that exec the builder's Node.js runtime.
+// inside); bin/detect and bin/build are POSIX sh scripts that exec the builder's Node.js runtime. A
+// buildpack's detect.sh runs first in bin/detect; one without a detect.ts decides in sh alone (no detect.mjs).
 //
 // Usage: node scripts/bundle-buildpacks.mjs [outDir] [--versioned]   (default dist/buildpacks)
 //   --versioned: the lifecycle's <buildpacks>/<id>/<version>/ layout (/cnb/buildpacks).
 // As a module: bundleBuildpacks(outDir, { versioned }) → [{ id, version, dir }].
 import { build } from 'esbuild';
-import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'smol-toml';
@@ -17,13 +18,14 @@ const SOURCES = join(ROOT, 'src', 'buildpacks');
 
 /**
  * The wrapper: the builder's runtime (CNB_NODE, else /cnb/runtime/node), else node on PATH, else a clear failure.
- * `precheck`: a buildpack's detect-precheck.sh, sh that exits 100 when detection cannot pass (a file it needs is
- * absent), so that most failing detects cost no Node.js start. It must never fail an app the full detect passes.
+ * `first`: a buildpack's detect.sh, sh that decides detection when it can without Node.js (exit 100 when it
+ * cannot pass, or the plan written and exit 0), so that most detects cost no Node.js start; when it decides
+ * nothing, detect.mjs does. Wherever it decides, it must decide as detect.ts would.
  */
-export function wrapper(phase, precheck = '') {
+export function wrapper(phase, first = '') {
   return `#!/bin/sh
 # Runs bin/${phase}.mjs with the builder's Node.js runtime (never the app's image: it lives in the builder).
-${precheck}node="\${CNB_NODE:-/cnb/runtime/node/bin/node}"
+${first}node="\${CNB_NODE:-/cnb/runtime/node/bin/node}"
 if [ ! -x "$node" ]; then
   node=$(command -v node 2>/dev/null) || node=""
 fi
@@ -80,7 +82,14 @@ export async function bundleBuildpacks(outDir, opts = {}) {
     await rm(dir, { recursive: true, force: true });
     await mkdir(join(dir, 'bin'), { recursive: true });
     await copyFile(tomlPath, join(dir, 'buildpack.toml'));
-    for (const phase of ['detect', 'build']) {
+    const detectSh = await readFile(join(SOURCES, name, 'detect.sh'), 'utf8').catch(() => '');
+    const shOnly = !(await stat(join(SOURCES, name, 'detect.ts')).catch(() => undefined));
+    if (shOnly) {
+      if (!detectSh) throw new Error(`${name} has neither detect.ts nor detect.sh`);
+      await writeFile(join(dir, 'bin', 'detect'), `#!/bin/sh\n${detectSh}`);
+      await chmod(join(dir, 'bin', 'detect'), 0o755);
+    }
+    for (const phase of shOnly ? ['build'] : ['detect', 'build']) {
       await build({
         stdin: { contents: stub(name, phase), resolveDir: ROOT, loader: 'ts', sourcefile: `${name}-${phase}.ts` },
         outfile: join(dir, 'bin', `${phase}.mjs`),
@@ -94,8 +103,7 @@ export async function bundleBuildpacks(outDir, opts = {}) {
         plugins: [pureSemver],
         banner: { js: "import { createRequire as __bpCreateRequire } from 'node:module'; const require = __bpCreateRequire(import.meta.url);" },
       });
-      const precheck = phase === 'detect' ? await readFile(join(SOURCES, name, 'detect-precheck.sh'), 'utf8').catch(() => '') : '';
-      await writeFile(join(dir, 'bin', phase), wrapper(phase, precheck));
+      await writeFile(join(dir, 'bin', phase), wrapper(phase, phase === 'detect' ? detectSh : ''));
       await chmod(join(dir, 'bin', phase), 0o755);
     }
     out.push({ id, version, dir });

@@ -1,11 +1,14 @@
-/** Each buildpack's detect, in-process over small app folders: pass/fail and the Build Plan written. */
+/**
+ * Each buildpack's detect over small app folders: pass/fail and the Build Plan written. detect.ts runs
+ * in-process; detect.sh (all of node-engine's and node-start's, the first step of the others') runs in sh.
+ */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { detect as nodeEngine } from '../../src/buildpacks/node-engine/detect.js';
-import { detect as nodeStart } from '../../src/buildpacks/node-start/detect.js';
+import { CANDIDATES } from '../../src/buildpacks/node-start/start-command.js';
 import { detect as npmInstall } from '../../src/buildpacks/npm-install/detect.js';
 import { detect as pnpmInstall } from '../../src/buildpacks/pnpm-install/detect.js';
 import { detect as procfile } from '../../src/buildpacks/procfile/detect.js';
@@ -35,15 +38,31 @@ async function run(fn: (ctx: DetectContext) => Promise<DetectResult>, files: Rec
   return { code, plan: parseBuildPlan(await readFile(planPath, 'utf8')) };
 }
 
-test('node-engine: always provides node; requires it (with version and source) for a Node.js app', async () => {
-  const bare = await run(nodeEngine, {});
+/** A buildpack's detect.sh in `sh`, as bin/detect runs it: exit status 99 when it decides nothing. */
+async function runSh(name: string, files: Record<string, string>, env: Record<string, string> = {}) {
+  const script = await readFile(new URL(`../../../src/buildpacks/${name}/detect.sh`, import.meta.url), 'utf8');
+  const app = join(dir, `app-${++n}`);
+  await mkdir(app);
+  for (const [f, t] of Object.entries(files)) await writeFile(join(app, f), t);
+  const planPath = join(dir, `plan-${n}.toml`);
+  await writeFile(planPath, '');
+  const r = spawnSync('sh', ['-c', `${script}\nexit 99`], { cwd: app, env: { PATH: process.env.PATH!, CNB_BUILD_PLAN_PATH: planPath, CNB_PLATFORM_DIR: join(dir, 'platform'), ...env }, encoding: 'utf8' });
+  return { code: r.status, output: r.stdout + r.stderr, plan: parseBuildPlan(await readFile(planPath, 'utf8')) };
+}
+
+test('node-engine (sh): always provides node; requires it at build and launch for a Node.js app', async () => {
+  const bare = await runSh('node-engine', {});
   assert.equal(bare.code, 0);
   assert.deepEqual(bare.plan.provides, [{ name: 'node' }]);
   assert.deepEqual(bare.plan.requires, []);
-  const app = await run(nodeEngine, { 'package.json': '{"engines":{"node":"^18"}}', '.nvmrc': '20' });
-  assert.deepEqual(app.plan.requires, [{ name: 'node', metadata: { build: true, launch: true, version: '^18', 'version-source': 'package.json engines.node' } }]);
-  assert.equal((await run(nodeEngine, {}, { BP_NODE_VERSION: '22' })).plan.requires[0]!.metadata['version-source'], 'BP_NODE_VERSION');
-  assert.equal((await run(nodeEngine, { 'package.json': '{"engines":{"node":"banana"}}' })).code, 0, 'a bad version fails the build, not detection');
+  const needs = [{ name: 'node', metadata: { build: true, launch: true } }];
+  for (const hint of ['package.json', '.nvmrc', '.node-version']) assert.deepEqual((await runSh('node-engine', { [hint]: '20' })).plan.requires, needs, hint);
+  assert.deepEqual((await runSh('node-engine', {}, { BP_NODE_VERSION: '22' })).plan.requires, needs, 'BP_NODE_VERSION in the environment');
+  await mkdir(join(dir, 'platform', 'env'), { recursive: true });
+  await writeFile(join(dir, 'platform', 'env', 'BP_NODE_VERSION'), '22');
+  assert.deepEqual((await runSh('node-engine', {})).plan.requires, needs, 'BP_NODE_VERSION as a platform env file');
+  await rm(join(dir, 'platform'), { recursive: true });
+  assert.equal((await runSh('node-engine', { 'package.json': '{"engines":{"node":"banana"}}' })).code, 0, 'a bad version fails the build, not detection');
 });
 
 test('npm-install: package.json projects, but not yarn or pnpm ones', async () => {
@@ -59,13 +78,16 @@ test('npm-install: package.json projects, but not yarn or pnpm ones', async () =
   assert.equal((await run(npmInstall, { 'package.json': '{not json' })).code, 1, 'invalid package.json is an error');
 });
 
-test('node-start: package.json or a start file; requires node at launch', async () => {
-  for (const f of ['package.json', 'server.js', 'index.mjs', 'app.cjs']) {
-    const r = await run(nodeStart, { [f]: '{}' });
+test('node-start (sh): package.json or a start file (the build\'s CANDIDATES); requires node at launch', async () => {
+  for (const f of ['package.json', ...CANDIDATES]) {
+    const r = await runSh('node-start', { [f]: '{}' });
     assert.equal(r.code, 0, f);
-    assert.deepEqual(r.plan.requires, [{ name: 'node', metadata: { launch: true } }]);
+    assert.deepEqual(r.plan.requires, [{ name: 'node', metadata: { launch: true } }], f);
+    assert.deepEqual(r.plan.provides, [], f);
   }
-  assert.equal((await run(nodeStart, { 'main.py': '' })).code, 100);
+  const none = await runSh('node-start', { 'main.py': '' });
+  assert.equal(none.code, 100);
+  assert.match(none.output, /no package\.json and none of server\.js/);
 });
 
 test('procfile: a Procfile with a process', async () => {
@@ -99,34 +121,40 @@ test('yarn-install and pnpm-install: their lockfile or packageManager; never the
 });
 
 
-test('the sh pre-checks of bin/detect never fail an app the full detect passes, and fail the common misses', async () => {
-  const { spawnSync } = await import('node:child_process');
-  const prechecked = { 'yarn-install': yarnInstall, 'pnpm-install': pnpmInstall, 'npm-install': npmInstall, procfile } as const;
+test('wherever a detect.sh decides, it decides as its detect.ts does; it decides the common cases', async () => {
+  const both = { 'yarn-install': yarnInstall, 'pnpm-install': pnpmInstall, 'npm-install': npmInstall, procfile } as const;
   const apps: Record<string, Record<string, string>> = {
     empty: {},
     'package.json only': { 'package.json': '{"name":"a"}' },
     'packageManager yarn, one line, no newline': { 'package.json': '{"name":"a","packageManager":"yarn@4.1.0"}' },
     'packageManager pnpm, pretty': { 'package.json': '{\n  "name": "a",\n  "packageManager": "pnpm@9.0.0"\n}\n' },
     'packageManager npm': { 'package.json': '{"packageManager":"npm@10.0.0"}' },
+    'packageManager yarn beside package-lock.json': { 'package.json': '{"packageManager":"yarn@4.1.0"}', 'package-lock.json': '{}' },
     'yarn.lock': { 'package.json': '{}', 'yarn.lock': '' },
     'pnpm-lock.yaml': { 'package.json': '{}', 'pnpm-lock.yaml': '' },
+    'package-lock.json': { 'package.json': '{\n  "name": "a",\n  "scripts": { "start": "node ." }\n}\n', 'package-lock.json': '{}' },
+    'npm-shrinkwrap.json': { 'package.json': '{}', 'npm-shrinkwrap.json': '{}' },
     'yarn.lock beside package-lock.json': { 'package.json': '{}', 'yarn.lock': '', 'package-lock.json': '{}' },
     Procfile: { Procfile: 'web: node x.js\n' },
     'empty Procfile': { Procfile: '' },
   };
-  const misses: string[] = [];
-  for (const [name, detect] of Object.entries(prechecked)) {
-    const precheck = await readFile(new URL(`../../../src/buildpacks/${name}/detect-precheck.sh`, import.meta.url), 'utf8');
+  const decided: string[] = [];
+  for (const [name, detect] of Object.entries(both)) {
     for (const [what, files] of Object.entries(apps)) {
       const full = await run(detect, files);
-      const app = join(dir, `app-${n}`);
-      const sh = spawnSync('sh', ['-c', `${precheck}\nexit 0`], { cwd: app, encoding: 'utf8' });
-      if (full.code === 0) assert.equal(sh.status, 0, `${name} on "${what}": the full detect passes, the pre-check must too (${sh.stdout})`);
-      if (sh.status === 100) misses.push(`${name}: ${what}`);
+      const sh = await runSh(name, files);
+      if (sh.code === 99) continue;
+      decided.push(`${name}: ${what} → ${sh.code}`);
+      assert.equal(sh.code, full.code, `${name} on "${what}": detect.sh says ${sh.code}, detect.ts ${full.code} (${sh.output})`);
+      if (full.code === 0) assert.deepEqual(sh.plan, full.plan, `${name} on "${what}": the plans differ`);
     }
   }
-  for (const expected of ['yarn-install: package.json only', 'pnpm-install: package.json only', 'yarn-install: empty', 'npm-install: empty', 'procfile: package.json only']) {
-    assert.ok(misses.includes(expected), `the pre-check fails "${expected}" without Node.js`);
+  for (const expected of ['yarn-install: package.json only → 100', 'pnpm-install: package.json only → 100', 'yarn-install: empty → 100', 'npm-install: empty → 100',
+    'procfile: package.json only → 100', 'npm-install: package-lock.json → 0', 'npm-install: npm-shrinkwrap.json → 0', 'npm-install: yarn.lock beside package-lock.json → 0']) {
+    assert.ok(decided.includes(expected), `detect.sh decides "${expected}" without Node.js (it decided: ${decided.join('; ')})`);
   }
-  assert.ok(!misses.includes('yarn-install: packageManager yarn, one line, no newline'));
+  assert.ok(!decided.some((d) => d.startsWith('yarn-install: packageManager yarn, one line')));
+  assert.ok(!decided.some((d) => d.startsWith('npm-install: packageManager yarn beside package-lock.json')), 'a packageManager key goes to detect.ts');
+  // Where they part: a package.json that is not JSON, beside an npm lockfile, passes detect.sh; the build reports it.
+  assert.equal((await runSh('npm-install', { 'package.json': '{not json', 'package-lock.json': '{}' })).code, 0);
 });
