@@ -10,25 +10,33 @@
  * moving the tree (rename(2)) updates it and nothing else.
  *
  * Synchronous file-system calls: a walk is thousands of lstat calls, which the thread pool would only slow
- * down; a layer tree of ~2,000 entries takes a few milliseconds.
+ * down; a layer tree of ~3,000 entries (npm) takes about 28 ms in a fresh process.
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+
+/** Bytes of entry lines gathered before they go to the hash: one update per line cost a walk a fifth more. */
+const BATCH = 64 << 10;
 
 /** `seen.setid` is set to true when an entry has its setuid or setgid bit (a free by-product of the walk). */
 export function treeFingerprint(root: string, seen?: { setid: boolean }): string {
   const hash = createHash('sha256');
+  let lines = '';
   const visit = (dir: string, rel: string, st: Stats, isRoot: boolean): void => {
-    hash.update(entryLine(rel, st, isRoot));
+    lines += entryLine(rel, st, isRoot);
+    if (lines.length > BATCH) {
+      hash.update(lines);
+      lines = '';
+    }
     if (seen && st.mode & 0o6000 && !st.isSymbolicLink()) seen.setid = true;
     if (!st.isDirectory()) return;
     for (const name of readdirSync(dir).sort()) {
-      const p = join(dir, name);
+      const p = `${dir}/${name}`; // names from readdir need no normalising (path.join's cost, per entry)
       visit(p, rel === '' ? name : `${rel}/${name}`, lstatSync(p), false);
     }
   };
   visit(root, '', lstatSync(root), true);
+  hash.update(lines);
   return `sha256:${hash.digest('hex')}`;
 }
 
