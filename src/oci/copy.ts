@@ -108,6 +108,13 @@ function copyBlob(src: Store, dst: Store, d: Descriptor, result: CopyResult, opt
 
 /** Skips, mounts or writes one blob. A mount is tried only for a blob not in `dst` yet (a HEAD first, then). */
 async function transferBlob(dst: Store, desc: BlobDescriptor, open: () => Promise<Readable>, origin: Store | undefined, result: CopyResult, opts: CopyOptions): Promise<void> {
+  // A blob read from the destination itself is there (a rebase writes back where it read the app image; a
+  // copy within one store only tags): no request. Were it gone since, the manifest's write says so.
+  if (origin === dst) {
+    result.blobsSkipped++;
+    opts.progress?.({ kind: 'blob-done', digest: desc.digest, total: desc.size, action: 'skip' });
+    return;
+  }
   const from = origin?.location;
   if (from && dst.mountBlob && dst.location && from.host === dst.location.host && from.repository !== dst.location.repository) {
     if ((await dst.statBlob(desc.digest, transferOpts(opts))) !== undefined) {

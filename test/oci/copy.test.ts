@@ -120,6 +120,22 @@ test('between repositories of one registry, layers are mounted after one HEAD ea
   });
 });
 
+test('an image written back where it was read (a rebase in place) asks nothing about its layers', async () => {
+  await withWork(async (dir, reg) => {
+    const layout = await openLayoutStore(join(dir, 'layout'), { create: true });
+    await makeTestImage(layout, 'app');
+    const a = registry(reg, 'team/a');
+    await copyRef(layout, 'app', a, 't');
+    const image = await loadImage(a, 't');
+    const before = reg.requests.length;
+    const r = await writeImage(image, a, 't2');
+    assert.equal(r.blobsSkipped, image.layers.length + 1);
+    assert.deepEqual(reg.requests.slice(before).map((x) => `${x.method} ${x.path.replace(/sha256:\w+/, 'D')}`), ['HEAD /v2/team/a/blobs/D', 'PUT /v2/team/a/manifests/t2'],
+      'the config (a value, not a blob of the store) is asked about; the layers are not');
+    await Promise.all([a.close(), layout.close()]);
+  });
+});
+
 test('a layout blob changed on disk fails the push with DIGEST_MISMATCH naming the layout, and no tag is written', async () => {
   await withWork(async (dir, reg) => {
     const src = await openLayoutStore(join(dir, 'layout'), { create: true });
