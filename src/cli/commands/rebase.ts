@@ -30,15 +30,28 @@ export function rebaseCommand(ctx: CliContext): Command {
       const tctx = targetContext(ctx);
       const platform = hostPlatform(process.arch);
       const target = parseTarget(image, { publish: Boolean(o.publish) });
-      const app = await openTarget(target, 'write', tctx, reg);
-      const before = await app.store.getManifest(app.key);
-      const appImage = await imageOfManifest(app.store, app.key, before, { platform });
-      const label = appImage.config.config?.Labels?.[LIFECYCLE_METADATA_LABEL];
-      const recorded = label ? parseLifecycleMetadataLabel(label).runImage.image : undefined;
-      const runName = o.runImage ?? recorded;
-      if (!runName) throw new CairnError('INVALID_ARGUMENT', `${formatTarget(target)} records no run image name`, { hint: 'pass --run-image REF' });
-      const run = await openTarget(parseTarget(runName), 'read', tctx, reg);
-      const runImage = await loadImage(run.store, run.key, { platform });
+      const reading = new AbortController();
+      const loadRun = async (name: string) => {
+        const run = await openTarget(parseTarget(name), 'read', tctx, reg);
+        return loadImage(run.store, run.key, { platform, signal: reading.signal });
+      };
+      // A run image named on the command line is read while the app image is (the app's label is not needed).
+      const early = o.runImage === undefined ? undefined : loadRun(o.runImage);
+      early?.catch(() => undefined); // awaited below, where its failure is reported
+      const readApp = async () => {
+        const app = await openTarget(target, 'write', tctx, reg);
+        const before = await app.store.getManifest(app.key);
+        const appImage = await imageOfManifest(app.store, app.key, before, { platform });
+        const label = appImage.config.config?.Labels?.[LIFECYCLE_METADATA_LABEL];
+        const runName = o.runImage ?? (label ? parseLifecycleMetadataLabel(label).runImage.image : undefined);
+        if (!runName) throw new CairnError('INVALID_ARGUMENT', `${formatTarget(target)} records no run image name`, { hint: 'pass --run-image REF' });
+        return { app, before, appImage, runName, runImage: await (early ?? loadRun(runName)) };
+      };
+      const { app, before, appImage, runName, runImage } = await readApp().catch(async (e: unknown) => {
+        reading.abort(e); // the run image's read stops, and ends before the command does
+        await early?.catch(() => undefined);
+        throw e;
+      });
       const result = rebaseImage({ app: appImage, runImage, runImageName: runName, force: Boolean(o.force) });
       const progress = o.json ? undefined : progressReporter(ctx.stderr, 'rebase');
       const written = await writeImage(result.image, app.store, app.key, { previous: before, ...(progress ? { progress: progress.sink } : {}) }).finally(() => progress?.end());
