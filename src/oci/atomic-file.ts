@@ -72,14 +72,15 @@ export async function streamToFileAtomic(
 /**
  * Calls `write` with a stream into a temp file beside `path`; `write` must end the stream (e.g. through
  * `pipeline`). Once its promise resolves, the file is fsync'd, renamed to `path` and the folder fsync'd.
- * On failure the temp file is removed.
+ * On failure the temp file is removed. `durable: false` skips both fsyncs, for files whose reader checks
+ * what it reads (a power loss may then leave a short file under `path`; a kill cannot).
  */
-export async function writeThroughAtomic<T>(path: string, write: (out: Writable) => Promise<T>, mode = 0o644): Promise<T> {
+export async function writeThroughAtomic<T>(path: string, write: (out: Writable) => Promise<T>, mode = 0o644, durable = true): Promise<T> {
   const dir = dirname(path);
   const tmp = tempPath(dir, basename(path));
   let renamed = false;
   // `flush: true` fsyncs the descriptor before the stream closes it.
-  const out: WriteStream = createWriteStream(tmp, { flags: 'wx', mode, flush: true, highWaterMark: 256 * 1024 });
+  const out: WriteStream = createWriteStream(tmp, { flags: 'wx', mode, flush: durable, highWaterMark: 4 << 20 });
   const closed = new Promise<void>((resolve, reject) => {
     out.once('close', resolve);
     out.once('error', reject);
@@ -90,7 +91,7 @@ export async function writeThroughAtomic<T>(path: string, write: (out: Writable)
     await closed;
     await rename(tmp, path);
     renamed = true;
-    await syncDir(dir);
+    if (durable) await syncDir(dir);
     return result;
   } catch (e) {
     out.destroy();
