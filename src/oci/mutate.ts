@@ -82,7 +82,10 @@ export function rebase(image: Image, oldTopDiffID: string, newBase: Image): Imag
   } else {
     delete config.history;
   }
-  const layers = [...newBase.layers, ...appLayers].map((l) => inFormat(l, format));
+  // A base layer the image already has is the same blob: it is taken from the image, whose layers know the
+  // store they were read from (a rebase written back there then need not ask whether it holds them).
+  const own = new Map(image.layers.map((l) => [l.digest, l]));
+  const layers = [...newBase.layers.map((l) => own.get(l.digest) ?? l), ...appLayers].map((l) => inFormat(l, format));
   return makeImage(config, layers, { format });
 }
 

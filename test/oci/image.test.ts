@@ -64,6 +64,12 @@ test('rebase keeps app layers and swaps base layers', async () => {
   assert.equal(rebased.config.history!.length, 5);
   await validate(rebased);
   assert.throws(() => rebase(app, sha256('nope'), v2), (e: unknown) => isCairnError(e, 'INVALID_ARGUMENT'));
+  // A patched base (v1's layers plus one): the layers the app already has are the app's own Layer values.
+  const patched = appendLayers(await loadImage(store, 'run:v1'), [{ layer: await layerOf('etc/patch', 'p') }]);
+  assert.notEqual(patched.layers[0], app.layers[0], 'another load: other Layer values');
+  const onPatched = rebase(app, top, patched);
+  assert.ok(onPatched.layers[0] === app.layers[0] && onPatched.layers[1] === app.layers[1], 'shared base layers come from the app image');
+  assert.equal(onPatched.layers[2], patched.layers[2]);
 });
 
 test('validate catches a config that lies about a layer', async () => {

@@ -1,6 +1,10 @@
 /**
  * Registry authentication (distribution "Token Authentication Specification" and "OAuth2 Token" docs).
- * The first request pings `GET /v2/` to learn the challenge:
+ * For a host cairn holds credentials for, the first request pings `GET /v2/` to learn the challenge (a
+ * registry may hide a private repository behind a 404 from anonymous requests, and never challenge them).
+ * For any other host no ping is made: requests go out anonymously, and a 401 carries the challenge, adopted
+ * as if a ping had brought it — a round trip saved on every command against a public or local registry.
+ * The challenge:
  * - 200: no authentication;
  * - `Basic`: the host's credentials go on every request;
  * - `Bearer realm,service`: a token for `scope=repository:<repo>:<actions>` (one `scope` per repository, e.g.
@@ -35,14 +39,17 @@ export class Authenticator {
 
   constructor(private readonly opts: AuthOptions) {}
 
-  /** Starts the ping if none is under way or done; a failed one is forgotten, so the next request pings again. */
+  /**
+   * Starts the ping (when there are credentials) if none is under way or done; a failed one is forgotten, so
+   * the next request pings again.
+   */
   prepare(opts: TransferOptions): void {
-    this.challenge ??= this.ping(opts);
+    this.challenge ??= this.firstChallenge(opts);
   }
 
   /** The Authorization header value for a request that needs `scopes`, or undefined for none. */
   async authorization(scopes: string[], opts: TransferOptions): Promise<string | undefined> {
-    const ch = await (this.challenge ??= this.ping(opts));
+    const ch = await (this.challenge ??= this.firstChallenge(opts));
     if (!ch) return undefined;
     const cred = await this.getCredential();
     if (ch.scheme === 'basic') {
@@ -60,10 +67,13 @@ export class Authenticator {
     return `Bearer ${await token}`;
   }
 
-  /** After a 401: adopt the challenge it carried and forget the token for `scopes`. */
-  reset(scopes: string[], challenge: Challenge | undefined): void {
+  /**
+   * After a 401: adopt the challenge it carried and forget the token for `scopes`, unless the refused request
+   * carried none (`sent` undefined): then a token fetched meanwhile, by a concurrent request, is kept.
+   */
+  reset(scopes: string[], challenge: Challenge | undefined, sent: string | undefined): void {
     if (challenge) this.challenge = Promise.resolve(challenge);
-    this.tokens.delete([...scopes].sort().join(' '));
+    if (sent !== undefined) this.tokens.delete([...scopes].sort().join(' '));
   }
 
   /** The error for a request still refused after re-authenticating. */
@@ -83,20 +93,23 @@ export class Authenticator {
     return (this.credential ??= this.opts.credentials?.(this.opts.host) ?? Promise.resolve(undefined));
   }
 
-  private ping(opts: TransferOptions): Promise<Challenge | undefined> {
+  /** The ping's challenge for a host with credentials; none (anonymous until a 401 says otherwise) for others. */
+  private firstChallenge(opts: TransferOptions): Promise<Challenge | undefined> {
+    const first = this.getCredential().then((cred) => (cred ? this.ping(opts) : undefined));
+    first.catch(() => (this.challenge = undefined)); // a failed ping is tried again by the next request
+    return first;
+  }
+
+  private async ping(opts: TransferOptions): Promise<Challenge | undefined> {
     const what = `GET ${this.opts.host}/v2/`;
-    const pinged = (async () => {
-      const res = await this.opts.http.exchange({ method: 'GET', url: new URL('/v2/', this.opts.base), what, signal: opts.signal });
-      const body = await res.body.text();
-      if (res.status === 401) {
-        const challenges = parseChallenges(res.headers['www-authenticate']);
-        return challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
-      }
-      if (res.status === 429 || res.status >= 500) throw httpError(res.status, res.headers, body, { what, host: this.opts.host });
-      return undefined; // 200, or a registry that answers /v2/ oddly: the real requests will tell
-    })();
-    pinged.catch(() => (this.challenge = undefined)); // a failed ping is tried again by the next request
-    return pinged;
+    const res = await this.opts.http.exchange({ method: 'GET', url: new URL('/v2/', this.opts.base), what, signal: opts.signal });
+    const body = await res.body.text();
+    if (res.status === 401) {
+      const challenges = parseChallenges(res.headers['www-authenticate']);
+      return challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
+    }
+    if (res.status === 429 || res.status >= 500) throw httpError(res.status, res.headers, body, { what, host: this.opts.host });
+    return undefined; // 200, or a registry that answers /v2/ oddly: the real requests will tell
   }
 
   private async fetchToken(ch: Challenge, scopes: string[], cred: Credential | undefined, key: string, opts: TransferOptions): Promise<string> {

@@ -91,7 +91,7 @@ export class RegistryClient {
         const challenges = parseChallenges(res.headers['www-authenticate']);
         const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges[0];
         if (!reauthenticated) {
-          this.auth.reset(req.scopes, challenge);
+          this.auth.reset(req.scopes, challenge, authorization);
           continue;
         }
         throw await this.auth.unauthorizedError(req.what, challenge, req.scopes);

@@ -530,6 +530,21 @@ describe('authentication', () => {
     });
   });
 
+  test('without credentials nothing is pinged: the first requests go out anonymously, a 401 brings the challenge, and one anonymous token serves them all', async () => {
+    const grants = (user: string | undefined) => (user === undefined ? ['pull'] : ['pull', 'push']);
+    await withRegistry({ auth: { kind: 'bearer', users: { ann: 'secret' }, grants } }, async (reg) => {
+      reg.seedBlob('team/app', Buffer.from('x'));
+      const anon = open(reg);
+      const sizes = await Promise.all([sha256('x'), sha256('y'), sha256('z')].map((d) => anon.statBlob(d)));
+      assert.deepEqual(sizes, [1, undefined, undefined]);
+      assert.equal(reg.count('GET', /^\/v2\/$/).length, 0, 'no ping');
+      assert.deepEqual(reg.tokenRequests, [{ user: undefined, scopes: ['repository:team/app:pull'] }], 'one anonymous token for the three');
+      assert.equal(await anon.statBlob(sha256('x')), 1);
+      assert.equal(reg.tokenRequests.length, 1, 'the token is reused');
+      await anon.close();
+    });
+  });
+
   test('Bearer: an identity token is exchanged with POST grant_type=refresh_token', async () => {
     await withRegistry({ auth: { kind: 'bearer', users: {}, refreshTokens: { 'refresh-123': 'ann' } } }, async (reg) => {
       const store = open(reg, { credentials: staticCredentials({ [reg.host]: { kind: 'identity-token', token: 'refresh-123' } }) });
