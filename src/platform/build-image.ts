@@ -146,6 +146,8 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
     return { ...noOp.reused, reused: true };
   }
 
+  // Made before the build's folders are laid out: the sandbox's own set-up (bwrap --version) runs meanwhile.
+  const executor = inBuilder ? createHostExecutor() : createBwrapExecutor({ rootfs, ...(input.searchPath ? { searchPath: input.searchPath } : {}) });
   const work = await createWorkDir(join(input.home, 'builds'));
   try {
     // The work folder is 0700: the build's writable folders are reachable by nobody else on the host.
@@ -177,7 +179,7 @@ export async function buildImage(input: BuildImageInput): Promise<BuildImageResu
     const digests = input.knownLayers ? layerDigests(input.home, input.knownLayers.zlib, input.knownLayers.store) : undefined;
     const result = await create({
       dirs,
-      executor: inBuilder ? createHostExecutor() : createBwrapExecutor({ rootfs, ...(input.searchPath ? { searchPath: input.searchPath } : {}) }),
+      executor,
       platformApi: parseApiVersion(PLATFORM_API),
       order: selected.order,
       runImage,

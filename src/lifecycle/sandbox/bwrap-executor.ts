@@ -46,8 +46,10 @@ interface Ready {
   homes: Map<number, string>;
 }
 
+/** The sandbox is set up (bwrap found and its version read) from the start, in the background; a run waits for it. */
 export function createBwrapExecutor(opts: BwrapExecutorOptions): Executor {
-  let ready: Promise<Ready> | undefined;
+  let ready: Promise<Ready> | undefined = prepare(opts);
+  ready.catch(() => undefined); // its failure is the first run's
   return {
     kind: 'bwrap',
     async run(spec: RunSpec): Promise<RunResult> {
