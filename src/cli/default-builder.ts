@@ -13,10 +13,11 @@
  * lock) is noticed by its inputs label and made anew.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { DEFAULT_BUILDER } from '../builder/suggest.js';
 import { StrictTable } from '../builder/strict-toml.js';
+import { writeFileAtomic } from '../oci/atomic-file.js';
 import { CairnError, messageOf } from '../oci/errors.js';
 import { loadImage } from '../oci/image.js';
 import { setLabels } from '../oci/mutate.js';
@@ -41,17 +42,28 @@ const NPM_REGISTRY = 'https://registry.npmjs.org';
  */
 const INPUTS_LABEL = 'dev.cairn.default-builder.inputs';
 
-async function defaultBuilderInputs(): Promise<string> {
-  const hash = createHash('sha256').update(`cairn ${VERSION}\n`);
+async function defaultBuilderInputs(home: string): Promise<string> {
   const files = ['stacks/tiny/stack.toml', 'stacks/tiny/stack.lock', 'builders/bookworm/builder.toml', 'builders/bookworm/runtime.toml', 'dist/cairn.mjs'];
   const bundles = packageFile('dist/buildpacks');
   for (const f of (await readdir(bundles, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
     files.push(relative(join(bundles, '..', '..'), join(f.parentPath, f.name)));
   }
   files.sort();
+  // The digest is recorded beside the files' stat identity (size, inode, mtime, ctime): while they are the
+  // same, the 2 MB are not read and hashed again. Rewriting a file sets its ctime, which nothing sets back.
+  const stats = await Promise.all(files.map((f) => stat(packageFile(f))));
+  const identity = createHash('sha256').update(`cairn ${VERSION}\n`);
+  for (const [i, f] of files.entries()) identity.update(`${f} ${stats[i]!.size} ${stats[i]!.ino} ${stats[i]!.mtimeMs} ${stats[i]!.ctimeMs}\n`);
+  const key = identity.digest('hex');
+  const memo = join(home, 'default-builder-inputs');
+  const [recordedKey, recorded] = (await readFile(memo, 'utf8').catch(() => '')).split('\n');
+  if (recordedKey === key && recorded) return recorded;
+  const hash = createHash('sha256').update(`cairn ${VERSION}\n`);
   const contents = await Promise.all(files.map((f) => readFile(packageFile(f))));
   for (const [i, f] of files.entries()) hash.update(`${f}\n`).update(contents[i]!).update('\n');
-  return `sha256:${hash.digest('hex')}`;
+  const digest = `sha256:${hash.digest('hex')}`;
+  await mkdir(home, { recursive: true }).then(() => writeFileAtomic(memo, `${key}\n${digest}\n`)).catch(() => undefined); // only a speed-up
+  return digest;
 }
 
 /** The inputs label of the default builder in the local store; undefined when it is not there. */
@@ -67,7 +79,7 @@ async function madeFrom(ctx: CliContext, reg: RegistryOptions): Promise<string |
 
 /** Makes the default builder in the local store unless it is there, made from this cairn's files. `log` reports each step. */
 export async function ensureDefaultBuilder(ctx: CliContext, reg: RegistryOptions, log: (message: string) => void): Promise<void> {
-  const [inputs, current] = await Promise.all([defaultBuilderInputs(), madeFrom(ctx, reg)]);
+  const [inputs, current] = await Promise.all([defaultBuilderInputs(cairnHome(ctx.env)), madeFrom(ctx, reg)]);
   if (current === inputs) return;
   const started = performance.now();
   const step = (m: string): void => log(`[default builder] ${m}`);

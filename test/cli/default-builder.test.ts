@@ -78,6 +78,12 @@ test('with no builder, cairn build makes the default builder once and builds the
     assert.equal(warm.code, 0, warm.stderr);
     assert.doesNotMatch(warm.stderr, /\[default builder\]/);
     assert.equal((JSON.parse(warm.stdout) as { digest: string }).digest, digest);
+    // The inputs digest the check used is recorded beside their stat identity (so later checks do not hash them).
+    const [, recorded] = (await readFile(join(env.CAIRN_HOME, 'default-builder-inputs'), 'utf8')).split('\n');
+    const builderStore = await openLocalStore(env.CAIRN_HOME);
+    const builderImage = await loadImage(builderStore, 'cairn/builder:bookworm');
+    await builderStore.close();
+    assert.equal(recorded, builderImage.config.config?.Labels?.['dev.cairn.default-builder.inputs']);
 
     // The builder carries the lifecycle's phases for platforms that run inside it (Tekton, kpack): its detector,
     // run in the builder's own root filesystem, detects the seed app with the builder's order.
