@@ -27,7 +27,7 @@ import { npmFailure, tail } from './npm-errors.js';
 import {
   linkNodeModules, makeSkeleton, nodeModulesDirs, type PackageJson, type Project, readProject, removeEmptyScopes, selectWorkspace, workspaceClosure,
 } from './project.js';
-import { hasDevPackages } from './prune.js';
+import { devPackageFilter, hasDevPackages } from './prune.js';
 import { scriptsToRun } from './scripts.js';
 
 
@@ -185,11 +185,11 @@ export async function build(ctx: BuildContext): Promise<BuildResult> {
     log.info('Reusing the launch node_modules layer of the previous image');
   } else {
     log.info('Preparing the launch node_modules without devDependencies');
-    await copyTree(projectIn(buildModules), projectIn(launchModules));
+    const hidden = modern && !workspace ? await readJsonIfExists(join(projectIn(buildModules), 'node_modules', '.package-lock.json')) : undefined;
+    await copyTree(projectIn(buildModules), projectIn(launchModules), hidden === undefined ? undefined : devPackageFilter(hidden));
     // Pruning touches the copy only, so it runs while the build scripts do (their writes into node_modules, made
     // after the copy, never reach it); its messages are held until the scripts' output has been shown.
     pruned = (async () => {
-      const hidden = modern && !workspace ? await readJsonIfExists(join(projectIn(launchModules), 'node_modules', '.package-lock.json')) : undefined;
       if (hidden && !hasDevPackages(hidden)) held.log.detail('none installed: the launch node_modules is a copy');
       else await npm({ log: held.log, now: ctx.now }, ['prune', ...(modern ? ['--omit=dev'] : ['--production']), ...wsArgs], projectIn(launchModules), env, project.lockfile?.name);
       if (keep) await dropUnneededWorkspaces(project, keep, projectIn(launchModules));

@@ -44,21 +44,27 @@ export async function entryKind(path: string): Promise<EntryKind> {
  * Copies a tree as it is: folders, files (mode kept: copyFile gives the copy its source's mode), symlinks
  * verbatim (never followed, never rewritten). Node's fs.cp rewrites relative symlinks before Node.js 18, and a
  * buildpack may run on an older runtime. Synchronous calls on purpose: a node_modules tree is thousands of
- * small files, and a thread-pool round trip per call costs several times the copy itself.
+ * small files, and a thread-pool round trip per call costs several times the copy itself. `leaveOut` skips
+ * entries (a folder with all it holds).
  */
-export async function copyTree(src: string, dest: string): Promise<void> {
-  copyEntry(src, dest, lstatSync(src));
+export async function copyTree(src: string, dest: string, leaveOut?: CopyFilter): Promise<void> {
+  copyEntry(src, dest, lstatSync(src), '', leaveOut);
 }
 
-function copyEntry(src: string, dest: string, st: { isSymbolicLink(): boolean; isDirectory(): boolean; isFile(): boolean; mode?: number }): void {
+/** Entries a copy leaves out: `rel` is the path below the copied folder (`/`-separated), `link` a symlink's target. */
+export type CopyFilter = (rel: string, link: string | undefined) => boolean;
+
+function copyEntry(src: string, dest: string, st: { isSymbolicLink(): boolean; isDirectory(): boolean; isFile(): boolean; mode?: number }, rel: string, leaveOut: CopyFilter | undefined): void {
   if (st.isSymbolicLink()) {
-    symlinkSync(readlinkSync(src), dest);
+    const link = readlinkSync(src);
+    if (!leaveOut?.(rel, link)) symlinkSync(link, dest);
   } else if (st.isDirectory()) {
+    if (rel !== '' && leaveOut?.(rel, undefined)) return;
     const mode = st.mode ?? lstatSync(src).mode;
     mkdirSync(dest, { recursive: true, mode: mode & 0o7777 });
-    for (const e of readdirSync(src, { withFileTypes: true })) copyEntry(join(src, e.name), join(dest, e.name), e);
+    for (const e of readdirSync(src, { withFileTypes: true })) copyEntry(join(src, e.name), join(dest, e.name), e, rel === '' ? e.name : `${rel}/${e.name}`, leaveOut);
     chmodSync(dest, mode & 0o7777);
-  } else if (st.isFile()) {
+  } else if (st.isFile() && !leaveOut?.(rel, undefined)) {
     copyFileSync(src, dest, fsConstants.COPYFILE_FICLONE);
   }
 }

@@ -14,7 +14,7 @@ export { extractTar } from './tar.js';
 export { commandFor, splitSimpleCommand } from './command.js';
 export { parseProcfile, type ProcfileEntry } from './procfile.js';
 export { cycloneDx, hashesFromIntegrity, npmPurl, sbomCreated, spdx, type SbomComponent, type SbomSubject } from './sbom.js';
-export { copyTree, entryKind, readJsonIfExists, readTextIfExists } from './files.js';
+export { copyTree, type CopyFilter, entryKind, readJsonIfExists, readTextIfExists } from './files.js';
 export { detectLockfileTool, MODULES_PLAN } from './modules-detect.js';
 export { cacheKey } from './cache-key.js';
 export { DEFAULT_NPM_REGISTRY, installRelease, registryPackage, resolveRelease, type PackageRelease } from './registry-package.js';

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { modulesKey } from '../../../src/buildpacks/npm-install/cache-key.js';
 import { components, lockedPackages } from '../../../src/buildpacks/npm-install/lockfile-sbom.js';
 import { npmFailure } from '../../../src/buildpacks/npm-install/npm-errors.js';
-import { hasDevPackages } from '../../../src/buildpacks/npm-install/prune.js';
+import { devPackageFilter, hasDevPackages } from '../../../src/buildpacks/npm-install/prune.js';
 import { makeSkeleton, readProject, selectWorkspace, workspaceClosure } from '../../../src/buildpacks/npm-install/project.js';
 import { scriptsToRun } from '../../../src/buildpacks/npm-install/scripts.js';
 import { BuildpackError } from '../../../src/buildpacks/sdk/errors.js';
@@ -81,6 +81,30 @@ test('prune: needed when the hidden lockfile marks a package dev or devOptional,
   assert.equal(hasDevPackages(installed({ 'node_modules/fsevents': { version: '2.3.0', devOptional: true } })), true);
   assert.equal(hasDevPackages({ lockfileVersion: 1, dependencies: {} }), true, 'no packages: prune');
   assert.equal(hasDevPackages(installed({ 'node_modules/x': null })), true);
+});
+
+test('the launch copy leaves out what prune removes: dev packages (nested and scoped too) and the .bin links into them', () => {
+  assert.equal(devPackageFilter({ lockfileVersion: 3, packages: { 'node_modules/express': { version: '4.22.3' } } }), undefined, 'nothing dev: a plain copy');
+  assert.equal(devPackageFilter({ lockfileVersion: 1, dependencies: {} }), undefined);
+  const leaveOut = devPackageFilter({
+    lockfileVersion: 3,
+    packages: {
+      '': { name: 'app' },
+      'node_modules/express': { version: '4.22.3' },
+      'node_modules/typescript': { version: '5.0.0', dev: true },
+      'node_modules/@types/node': { version: '20.0.0', dev: true },
+      'node_modules/express/node_modules/debug': { version: '2.6.9', dev: true },
+      'node_modules/fsevents': { version: '2.3.0', devOptional: true },
+    },
+  })!;
+  const out = (rel: string, link?: string): boolean => leaveOut(rel, link);
+  assert.deepEqual(['node_modules/typescript', 'node_modules/@types/node', 'node_modules/express/node_modules/debug'].map((r) => out(r)), [true, true, true]);
+  assert.deepEqual(['node_modules/express', 'node_modules/@types', 'node_modules/fsevents', 'node_modules/.package-lock.json', 'package.json'].map((r) => out(r)), [false, false, false, false, false]);
+  assert.equal(out('node_modules/.bin/tsc', '../typescript/bin/tsc'), true);
+  assert.equal(out('node_modules/.bin/tsserver', '../typescript/bin/tsserver'), true);
+  assert.equal(out('node_modules/.bin/express', '../express/bin/express'), false);
+  assert.equal(out('node_modules/express/node_modules/.bin/debug', '../debug/bin/debug.js'), true);
+  assert.equal(out('node_modules/some-link', '../typescript'), false, 'only .bin links are judged by their target');
 });
 
 test('npm failures in words: out of sync, unreachable registry, missing package, native build, other', () => {
