@@ -35,11 +35,6 @@ export interface TransferOptions {
   progress?: ProgressSink;
 }
 
-export interface PutBlobOptions extends TransferOptions {
-  /** The blob is almost surely not in the store yet: a store that would ask first (a registry) does not. */
-  absent?: boolean;
-}
-
 export interface PutManifestOptions extends TransferOptions {
   /**
    * The manifest the tag names before this write. A store whose tag write can fail half-way (a registry the
@@ -80,11 +75,10 @@ export interface Store {
 
   /**
    * Stores a blob whose bytes `open()` yields (it may be called again on a retry). Verified against `desc`
-   * before it becomes visible. A blob already present is not written again, except that a registry does not
-   * ask first when `opts.absent` says the blob is new (a config just made: its upload costs less than the
-   * question). Returns true when bytes were written or uploaded, false when it was already there (or mounted).
+   * before it becomes visible. A blob already present is not written again. Returns true when bytes were
+   * written or uploaded, false when it was already there (or mounted).
    */
-  putBlob(desc: BlobDescriptor, open: () => Promise<Readable>, opts?: PutBlobOptions): Promise<boolean>;
+  putBlob(desc: BlobDescriptor, open: () => Promise<Readable>, opts?: TransferOptions): Promise<boolean>;
 
   /**
    * Registries only: mount a blob from another repository of the same registry without uploading it.

@@ -8,7 +8,7 @@ import { type Digest, isDigest, parseDigest, sha256, verifyBytes } from '../../d
 import { CairnError } from '../../errors.js';
 import { MANIFEST_ACCEPT, MediaType } from '../../media-types.js';
 import { manifestRefs } from '../layout/manifest-refs.js';
-import type { BlobDescriptor, ManifestData, PutBlobOptions, PutManifestOptions, RegistryLocation, Store, TransferOptions } from '../store.js';
+import type { BlobDescriptor, ManifestData, PutManifestOptions, RegistryLocation, Store, TransferOptions } from '../store.js';
 import { RegistryClient } from './client.js';
 import { downloadBlob } from './download.js';
 import { RegistryError } from './errors.js';
@@ -122,8 +122,8 @@ export class RegistryStore implements Store {
     return downloadBlob(this.client, { repository: this.repo, scopes: [this.scope('pull')], name: this.name }, desc, opts);
   }
 
-  async putBlob(desc: BlobDescriptor, open: () => Promise<Readable>, opts: PutBlobOptions = {}): Promise<boolean> {
-    if (!opts.absent && (await this.statBlob(desc.digest, opts)) !== undefined) {
+  async putBlob(desc: BlobDescriptor, open: () => Promise<Readable>, opts: TransferOptions = {}): Promise<boolean> {
+    if ((await this.statBlob(desc.digest, opts)) !== undefined) {
       opts.progress?.({ kind: 'blob-done', digest: desc.digest, total: desc.size, action: 'skip' });
       return false;
     }
