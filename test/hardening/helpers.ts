@@ -77,7 +77,16 @@ export async function registryDigest(host: string, repository: string, ref: stri
  */
 export async function registryProblems(host: string, repositories: string[]): Promise<{ manifests: number; blobs: number; problems: string[] }> {
   const out = { manifests: 0, blobs: 0, problems: [] as string[] };
-  const get = (url: string, init?: RequestInit) => fetch(`http://${host}${url}`, init);
+  // docker-registry answers 500 to a read that races another client's write of the same bytes (other lanes
+  // rebase the same app into the same repository): a 5xx says nothing about the state, so it is asked again.
+  const get = async (url: string, init?: RequestInit): Promise<Response> => {
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`http://${host}${url}`, init);
+      if (res.status < 500 || attempt === 5) return res;
+      await res.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  };
   for (const repo of repositories) {
     const tagsRes = await get(`/v2/${repo}/tags/list`);
     if (tagsRes.status === 404) continue;
