@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { DEFAULT_BUILDER } from '../builder/suggest.js';
 import { StrictTable } from '../builder/strict-toml.js';
 import { writeFileAtomic } from '../oci/atomic-file.js';
@@ -44,14 +44,15 @@ const INPUTS_LABEL = 'dev.cairn.default-builder.inputs';
 
 async function defaultBuilderInputs(home: string): Promise<string> {
   const files = ['stacks/tiny/stack.toml', 'stacks/tiny/stack.lock', 'builders/bookworm/builder.toml', 'builders/bookworm/runtime.toml', 'dist/cairn.mjs'];
-  const bundles = packageFile('dist/buildpacks');
-  for (const f of (await readdir(bundles, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
-    files.push(relative(join(bundles, '..', '..'), join(f.parentPath, f.name)));
+  const root = dirname(packageFile('package.json')); // found once: packageFile reads package.json at each call
+  for (const f of (await readdir(packageFile('dist/buildpacks'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
+    files.push(relative(root, join(f.parentPath, f.name)));
   }
   files.sort();
   // The digest is recorded beside the files' stat identity (size, inode, mtime, ctime): while they are the
   // same, the 2 MB are not read and hashed again. Rewriting a file sets its ctime, which nothing sets back.
-  const stats = await Promise.all(files.map((f) => stat(packageFile(f))));
+  // A missing file: packageFile's error names it and the installation.
+  const stats = await Promise.all(files.map((f) => stat(join(root, f)).catch(() => stat(packageFile(f)))));
   const identity = createHash('sha256').update(`cairn ${VERSION}\n`);
   for (const [i, f] of files.entries()) identity.update(`${f} ${stats[i]!.size} ${stats[i]!.ino} ${stats[i]!.mtimeMs} ${stats[i]!.ctimeMs}\n`);
   const key = identity.digest('hex');
@@ -59,7 +60,7 @@ async function defaultBuilderInputs(home: string): Promise<string> {
   const [recordedKey, recorded] = (await readFile(memo, 'utf8').catch(() => '')).split('\n');
   if (recordedKey === key && recorded) return recorded;
   const hash = createHash('sha256').update(`cairn ${VERSION}\n`);
-  const contents = await Promise.all(files.map((f) => readFile(packageFile(f))));
+  const contents = await Promise.all(files.map((f) => readFile(join(root, f))));
   for (const [i, f] of files.entries()) hash.update(`${f}\n`).update(contents[i]!).update('\n');
   const digest = `sha256:${hash.digest('hex')}`;
   await mkdir(home, { recursive: true }).then(() => writeFileAtomic(memo, `${key}\n${digest}\n`)).catch(() => undefined); // only a speed-up
@@ -79,14 +80,14 @@ async function madeFrom(ctx: CliContext, reg: RegistryOptions): Promise<string |
 
 /** Makes the default builder in the local store unless it is there, made from this cairn's files. `log` reports each step. */
 export async function ensureDefaultBuilder(ctx: CliContext, reg: RegistryOptions, log: (message: string) => void): Promise<void> {
-  const [inputs, current] = await Promise.all([defaultBuilderInputs(cairnHome(ctx.env)), madeFrom(ctx, reg)]);
+  const home = cairnHome(ctx.env);
+  const [inputs, current] = await Promise.all([defaultBuilderInputs(home), madeFrom(ctx, reg)]);
   if (current === inputs) return;
   const started = performance.now();
   const step = (m: string): void => log(`[default builder] ${m}`);
   step(current === undefined
     ? `${DEFAULT_BUILDER} is not in the local store: making it once (a Debian 12 stack, Node.js for the buildpacks, cairn's buildpacks)`
     : `${DEFAULT_BUILDER} in the local store was made by another version of cairn: making it anew`);
-  const home = cairnHome(ctx.env);
   const warn = (m: string): void => void ctx.stderr.write(`warning: ${m}\n`);
   // Loaded only to make the builder: a build that finds it in place does not pay for the stack and builder code.
   const [{ makeStack }, { nodeRuntime }, { makeBuilder }, { imageOpener, store }] = await Promise.all([
