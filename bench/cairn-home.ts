@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, type RunOptions, type RunResult } from './exec.js';
 
-export const CAIRN = fileURLToPath(new URL('../../bin/cairn.js', import.meta.url));
+/** The package's bin, run as a user runs `cairn` (it runs bin/cairn.js with the node on PATH). */
+export const CAIRN = fileURLToPath(new URL('../../bin/cairn', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BUILDER = 'cairn/builder:bookworm';
 export const RUN_IMAGE = 'cairn/run:tiny';
@@ -41,7 +42,7 @@ export async function prepareCairnHome(work: string): Promise<BenchHome> {
   const home = process.env.BENCH_CAIRN_HOME || join(work, 'cairn-home');
   const caCert = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
   const cairn = (args: readonly string[], opts: RunOptions = {}) =>
-    run(process.execPath, [CAIRN, ...args], { ...opts, env: { ...process.env, ...opts.env, CAIRN_HOME: home } });
+    run(CAIRN, [...args], { ...opts, env: { ...process.env, ...opts.env, CAIRN_HOME: home } });
   const warm = join(work, 'warm-up');
   await cp(join(ROOT, 'examples', 'seed'), warm, { recursive: true });
   await cairn(['build', 'bench/warm-up', '--path', warm, '--build-ca-cert', caCert]);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CAIRN = fileURLToPath(new URL('../../bin/cairn.js', import.meta.url));
+const CAIRN = fileURLToPath(new URL('../../bin/cairn', import.meta.url));
 const CONFIG = fileURLToPath(new URL('../../stacks/tiny/stack.toml', import.meta.url));
 
 export interface StackCreateBench {
@@ -21,7 +21,7 @@ function timedCreate(home: string): Promise<number> {
   const t0 = performance.now();
   return new Promise((done, fail) => {
     let err = '';
-    const p = spawn(process.execPath, [CAIRN, 'stack', 'create', '--config', CONFIG, '--build-image', 'bench/build:tiny', '--run-image', 'bench/run:tiny'], {
+    const p = spawn(CAIRN, ['stack', 'create', '--config', CONFIG, '--build-image', 'bench/build:tiny', '--run-image', 'bench/run:tiny'], {
       env: { ...process.env, CAIRN_HOME: home },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

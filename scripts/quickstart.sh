@@ -8,7 +8,7 @@ scripts/install-tools.sh
 npm ci --no-audit --no-fund
 # Behind a TLS-intercepting proxy, the host's extra CA certificates (NODE_EXTRA_CA_CERTS) are trusted by the
 # build only; they never reach the image.
-node bin/cairn.js build seed --path examples/seed ${NODE_EXTRA_CA_CERTS:+--build-ca-cert "$NODE_EXTRA_CA_CERTS"}
+bin/cairn build seed --path examples/seed ${NODE_EXTRA_CA_CERTS:+--build-ca-cert "$NODE_EXTRA_CA_CERTS"}
 cat <<'MSG'
 
 Run it, then open http://localhost:3000 (or: curl localhost:3000):

@@ -17,9 +17,6 @@ export interface RebaseResult {
   uploaded: Record<string, number[]>;
 }
 
-/** The series of `cairn rebase` run without NODE_EXTRA_CA_CERTS (only when the bench's environment sets it). */
-export const WITHOUT_EXTRA_CA = 'cairn rebase, no NODE_EXTRA_CA_CERTS';
-
 export async function benchRebase(ctx: BenchContext, app: BenchApp, cairnImage: string): Promise<RebaseResult> {
   const reg = ctx.registry.host;
   const proxy = ctx.proxy.host;
@@ -43,17 +40,6 @@ export async function benchRebase(ctx: BenchContext, app: BenchApp, cairnImage: 
     let from = ctx.proxy.records.length;
     const r = await ctx.bench.cairn(['rebase', `${proxy}/bench/${app.name}-cairn:1`, '--run-image', `${proxy}/cairn/run:patch${i + 1}`, '--force', '--json', ...insecure]);
     record('cairn rebase', r.ms, from);
-    if (process.env.NODE_EXTRA_CA_CERTS) {
-      // The same rebase as on a machine without a TLS-intercepting proxy: Node.js parses every CA of
-      // NODE_EXTRA_CA_CERTS at start-up (about 35 ms here), and this rebase talks to a loopback registry only.
-      // Onto a run image of its own, so that it does the same work (config upload, layer mount) as the first.
-      const runV2b = `cairn/run:tiny-patch${i + 1}b`;
-      await patchImage(ctx.bench, RUN_IMAGE, runV2b, 1000 + i + 1);
-      await ctx.bench.cairn(['image', 'copy', runV2b, `${reg}/cairn/run:patch${i + 1}b`, ...insecure]);
-      from = ctx.proxy.records.length;
-      const again = await ctx.bench.cairn(['rebase', `${proxy}/bench/${app.name}-cairn:1`, '--run-image', `${proxy}/cairn/run:patch${i + 1}b`, '--force', '--json', ...insecure], { env: { NODE_EXTRA_CA_CERTS: '' } });
-      record(WITHOUT_EXTRA_CA, again.ms, from);
-    }
     const baseV2 = `${NODE_BASE}-patch${i + 1}`;
     await patchImage(ctx.bench, NODE_BASE, baseV2, i + 1);
     await loadIntoEngines(ctx, baseV2, NODE_BASE);

@@ -90,15 +90,17 @@ export async function ensureDefaultBuilder(ctx: CliContext, reg: RegistryOptions
     : `${DEFAULT_BUILDER} in the local store was made by another version of cairn: making it anew`);
   const warn = (m: string): void => void ctx.stderr.write(`warning: ${m}\n`);
   // Loaded only to make the builder: a build that finds it in place does not pay for the stack and builder code.
-  const [{ makeStack }, { nodeRuntime }, { makeBuilder }, { imageOpener, store }] = await Promise.all([
+  const [{ makeStack }, { nodeRuntime }, { makeBuilder }, { imageOpener, store }, { trustingFetch }] = await Promise.all([
     import('../platform/make-stack.js'), import('../platform/node-runtime.js'), import('../platform/make-builder.js'), import('./commands/builder.js'),
+    import('../platform/trusting-fetch.js'),
   ]);
+  const fetch = trustingFetch(ctx.env);
 
   // The stack's layers are cached by lock: when only the buildpacks changed, this composes nothing.
   step('the stack from Debian packages (stacks/tiny)');
   const stack = await makeStack({
     configPath: packageFile('stacks/tiny/stack.toml'), configName: 'stacks/tiny/stack.toml', home, update: false, now: ctx.now(),
-    root: process.getuid?.() === 0, log: (m) => step(m), warn,
+    root: process.getuid?.() === 0, fetch, log: (m) => step(m), warn,
   });
   await store(stack.build, parseTarget(BUILD_IMAGE), ctx, reg);
   await store(stack.run, parseTarget(RUN_IMAGE), ctx, reg);

@@ -11,6 +11,7 @@ import { openLayoutStore } from './store/layout/layout-store.js';
 import { cairnHome, openLocalStore } from './store/local.js';
 import { openRegistryStore } from './store/registry/registry-store.js';
 import type { Store } from './store/store.js';
+import { extraCaFiles } from './tls-trust.js';
 import type { Target } from './transport.js';
 
 /** What opening a target takes from the world: the environment and working folder of the caller. */
@@ -65,6 +66,7 @@ export async function openTarget(t: Target, mode: 'read' | 'write', ctx: TargetC
         repository: n.repository,
         insecure: reg.insecure.includes(n.registry),
         caCerts: reg.caCerts,
+        caFiles: extraCaFiles(ctx.env),
         credentials: dockerConfigCredentials({ dockerConfigDir: ctx.env.DOCKER_CONFIG, homeDir: ctx.env.HOME }),
         userAgent: ctx.userAgent,
         ...(reg.timeoutMs !== undefined ? { fetchTimeoutMs: reg.timeoutMs } : {}),

@@ -16,6 +16,7 @@ import type { Image } from '../oci/image.js';
 import { parseStackConfig } from '../stack/config.js';
 import { configurePackages } from '../stack/configure.js';
 import { ContentCache } from '../stack/debian/cache.js';
+import type { HttpFetch } from '../stack/debian/http.js';
 import { findBundledKeysDir, loadKeyring } from '../stack/debian/keyring.js';
 import { createStackImages } from '../stack/image/create-stack.js';
 import { LayerCache } from '../stack/image/layer-cache.js';
@@ -35,6 +36,8 @@ export interface MakeStackOptions {
   now: Date;
   /** True when cairn runs as root: only then are the build image's packages configured. */
   root: boolean;
+  /** GETs from Debian's mirrors. */
+  fetch: HttpFetch;
   log: (message: string) => void;
   warn: (message: string) => void;
 }
@@ -67,10 +70,10 @@ export async function makeStack(opts: MakeStackOptions): Promise<MadeStack> {
   await mkdir(join(opts.home, 'tmp'), { recursive: true });
   const workDir = await mkdtemp(join(opts.home, 'tmp', 'stack-'));
   try {
-    const { lock, resolved } = await lockStack({ config, ...(existing ? { lock: existing } : {}), update: opts.update, keyring, cache: debs, fetch, now: opts.now, warn: opts.warn });
+    const { lock, resolved } = await lockStack({ config, ...(existing ? { lock: existing } : {}), update: opts.update, keyring, cache: debs, fetch: opts.fetch, now: opts.now, warn: opts.warn });
     if (resolved) opts.log(`resolved ${lock.build.packages.length} build and ${lock.run.packages.length} run packages`);
     const images = await createStackImages({
-      config, lock, debs, layers: new LayerCache(join(opts.home, 'stack-layers')), workDir, fetch, warn: opts.warn, log: opts.log,
+      config, lock, debs, layers: new LayerCache(join(opts.home, 'stack-layers')), workDir, fetch: opts.fetch, warn: opts.warn, log: opts.log,
       ...(opts.root ? { configure: (tree) => configurePackages(tree) } : { configureUnavailable: 'cairn is not running as root' }),
     });
     return {

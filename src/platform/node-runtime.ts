@@ -34,7 +34,7 @@ export interface NodeRuntimeOptions {
   /** npm registry base URL. */
   registry: string;
   cacheDir: string;
-  fetch: typeof globalThis.fetch;
+  fetch: (url: string) => Promise<Response>;
   log: (message: string) => void;
 }
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -67,7 +67,7 @@ test('a lazily loaded command reports errors in the same format, with the stack 
   assert.match(usage.stderr, /missing required argument 'dst'/);
 });
 
-test('bin/cairn.js runs from a copy of the package holding only bin/, the CLI chunks and package.json', async () => {
+test('bin/cairn runs from a copy of the package holding only bin/, the CLI chunks and package.json, also through a symlink', async () => {
   const root = fileURLToPath(new URL('../../../', import.meta.url));
   const copy = await mkdtemp(join(tmpdir(), 'cairn-copied-'));
   try {
@@ -78,10 +78,17 @@ test('bin/cairn.js runs from a copy of the package holding only bin/, the CLI ch
     assert.ok(chunks.length > 2, `the CLI is split: ${chunks.join(' ')}`);
     for (const f of chunks) await cp(join(root, 'dist', f), join(copy, 'dist', f));
     // commander and the other dependencies are bundled; only openpgp (for stacks) comes from node_modules.
-    const node = (...args: string[]) => spawnSync(process.execPath, [join(copy, 'bin', 'cairn.js'), ...args], { cwd: copy, encoding: 'utf8', env: { ...process.env, CAIRN_HOME: join(copy, 'home') } });
+    const env = { ...process.env, CAIRN_HOME: join(copy, 'home') };
+    const node = (...args: string[]) => spawnSync(join(copy, 'bin', 'cairn'), args, { cwd: copy, encoding: 'utf8', env });
     const version = node('--version');
     assert.equal(version.status, 0, version.stderr);
     assert.equal(version.stdout.trim(), VERSION);
+    // As npm installs the bin: a symlink in another folder (node_modules/.bin/cairn → ../../bin/cairn).
+    await mkdir(join(copy, 'node_modules', '.bin'), { recursive: true });
+    await symlink('../../bin/cairn', join(copy, 'node_modules', '.bin', 'cairn'));
+    const linked = spawnSync(join(copy, 'node_modules', '.bin', 'cairn'), ['--version'], { cwd: tmpdir(), encoding: 'utf8', env });
+    assert.equal(linked.status, 0, linked.stderr);
+    assert.equal(linked.stdout.trim(), VERSION);
     const help = node('image', '--help');
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /^  copy \[options\] <src> <dst>/m);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -51,7 +51,7 @@ test('cairn run runs the default process with -e, and a process type with --entr
 
 test('a signal to cairn run stops the container and removes it', async (t) => {
   if (!needTool(t, 'bwrap', 'cc', 'podman')) return;
-  const child = spawn(process.execPath, [CAIRN_BIN, 'run', 'greeter', '--engine', 'podman', '--entrypoint', '/cnb/lifecycle/launcher', '--', 'sleep 300'],
+  const child = spawn(CAIRN_BIN, ['run', 'greeter', '--engine', 'podman', '--entrypoint', '/cnb/lifecycle/launcher', '--', 'sleep 300'],
     { env: { ...process.env, ...env }, stdio: 'ignore' });
   const ps = () => execFileSync('podman', ['ps', '-a', '-q'], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim();
   const until = async (what: string, ok: () => boolean) => {
@@ -67,7 +67,11 @@ test('a signal to cairn run stops the container and removes it', async (t) => {
 });
 
 test('no podman or docker: a clear error', async () => {
-  const r = await runCairn(['run', 'greeter'], { env: { ...env, PATH: '/nonexistent' } });
+  // A PATH holding node (which bin/cairn runs) and nothing else.
+  const path = join(base, 'path-node-only');
+  await mkdir(path, { recursive: true });
+  await symlink(process.execPath, join(path, 'node'));
+  const r = await runCairn(['run', 'greeter'], { env: { ...env, PATH: path } });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^error: neither podman nor docker is installed/m);
   assert.match(r.stderr, /^hint: /m);

@@ -1,10 +1,11 @@
 /**
- * Runs the built CLI (`bin/cairn.js`, over dist/) as a user would, with its own CAIRN_HOME.
+ * Runs the built CLI as a user would: `bin/cairn` (the package's bin, which runs bin/cairn.js over dist/ with
+ * the node on PATH), with its own CAIRN_HOME.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const CAIRN_BIN = fileURLToPath(new URL('../../../bin/cairn.js', import.meta.url));
+export const CAIRN_BIN = fileURLToPath(new URL('../../../bin/cairn', import.meta.url));
 
 export interface CliResult {
   code: number;
@@ -16,8 +17,8 @@ export interface CliResult {
 export function runCairn(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number; umask?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const argv = opts.umask === undefined
-      ? [process.execPath, CAIRN_BIN, ...args]
-      : ['/bin/sh', '-c', `umask ${opts.umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, process.execPath, CAIRN_BIN, ...args];
+      ? [CAIRN_BIN, ...args]
+      : ['/bin/sh', '-c', `umask ${opts.umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, CAIRN_BIN, ...args];
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: opts.cwd ?? process.cwd(),
       env: { ...process.env, ...opts.env },

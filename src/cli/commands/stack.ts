@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { cairnHome } from '../../oci/store/local.js';
 import { formatTarget, parseTarget } from '../../oci/transport.js';
 import { makeStack } from '../../platform/make-stack.js';
+import { trustingFetch } from '../../platform/trusting-fetch.js';
 import type { CliContext } from '../context.js';
 import { registryFlags, registryOptionsFrom } from '../flags.js';
 import { store } from './builder.js';
@@ -48,6 +49,7 @@ async function createStack(o: CreateFlags & Record<string, unknown>, ctx: CliCon
     update: o.update === true,
     now: ctx.now(),
     root: process.getuid?.() === 0,
+    fetch: trustingFetch(ctx.env),
     log: (m) => void ctx.stderr.write(`${m}\n`),
     warn: (m) => void ctx.stderr.write(`warning: ${m}\n`),
   });

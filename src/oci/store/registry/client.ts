@@ -20,6 +20,7 @@ export interface RegistryClientOptions {
   apiHost: string;
   insecure: boolean;
   caCerts: string[];
+  caFiles: string[];
   userAgent: string;
   timeoutMs: number;
   retry: RetryPolicy;
@@ -56,7 +57,7 @@ export class RegistryClient {
   constructor(readonly opts: RegistryClientOptions) {
     this.base = new URL(`${opts.insecure ? 'http' : 'https'}://${opts.apiHost}`);
     this.retry = opts.retry;
-    this.http = new HttpClient({ host: opts.host, insecure: opts.insecure, caCerts: opts.caCerts, userAgent: opts.userAgent, timeoutMs: opts.timeoutMs });
+    this.http = new HttpClient({ host: opts.host, insecure: opts.insecure, caCerts: opts.caCerts, caFiles: opts.caFiles, userAgent: opts.userAgent, timeoutMs: opts.timeoutMs });
     this.auth = new Authenticator({ host: opts.host, base: this.base, http: this.http, credentials: opts.credentials });
   }
 

@@ -9,13 +9,16 @@
 import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest } from 'node:http';
 import type { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import { trustContext } from '../../tls-trust.js';
 import { networkError } from './errors.js';
 
 export interface HttpOptions {
   /** Registry host as the user wrote it, for messages. */
   host: string;
   insecure: boolean;
+  /** Extra CAs (PEM text), and files of them read at the first TLS connection (tls-trust.ts). */
   caCerts: string[];
+  caFiles: string[];
   userAgent: string;
   /** Longest wait for response headers, and longest silence while a body streams. */
   timeoutMs: number;
@@ -58,9 +61,8 @@ export class HttpClient {
 
   private tlsTransport(): Promise<TlsTransport> {
     return (this.tls ??= (async () => {
-      const [https, { rootCertificates }] = await Promise.all([import('node:https'), import('node:tls')]);
-      const ca = this.opts.caCerts.length > 0 ? { ca: [...rootCertificates, ...this.opts.caCerts] } : {};
-      return { agent: new https.Agent({ keepAlive: true, maxSockets: 16, ...ca }), request: https.request };
+      const [https, secureContext] = await Promise.all([import('node:https'), trustContext(this.opts.caCerts, this.opts.caFiles)]);
+      return { agent: new https.Agent({ keepAlive: true, maxSockets: 16, ...(secureContext ? { secureContext } : {}) }), request: https.request };
     })());
   }
 

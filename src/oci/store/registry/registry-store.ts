@@ -24,6 +24,8 @@ export interface RegistryStoreOptions {
   insecure?: boolean;
   /** Extra trusted CA certificates (PEM), in addition to the system's. */
   caCerts?: string[];
+  /** Files of extra trusted CA certificates, read when the first TLS connection is made (NODE_EXTRA_CA_CERTS). */
+  caFiles?: string[];
   credentials?: CredentialSource;
   userAgent?: string;
   /** How many blobs a caller should transfer at once (read by copy). Default 4. */
@@ -89,6 +91,7 @@ export class RegistryStore implements Store {
       apiHost: registryApiHost(opts.host),
       insecure: opts.insecure ?? false,
       caCerts: opts.caCerts ?? [],
+      caFiles: opts.caFiles ?? [],
       userAgent: opts.userAgent ?? 'cairn',
       timeoutMs: opts.fetchTimeoutMs ?? 60_000,
       retry: { ...DEFAULT_RETRY, ...opts.retry },

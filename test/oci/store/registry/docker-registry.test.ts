@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -120,6 +120,14 @@ test('htpasswd Basic over TLS with a self-signed CA; without the CA the error is
 
     const noCa = openRegistryStore({ host: reg.host, repository: 'secure/app', credentials: creds, retry });
     await assert.rejects(noCa.listTags(), code('TLS', /--ca-cert/));
+    // The CA in a file (NODE_EXTRA_CA_CERTS, which cairn reads itself), read at the first TLS connection.
+    const caDir = await mkdtemp(join(tmpdir(), 'cairn-ca-file-'));
+    await writeFile(join(caDir, 'ca.pem'), reg.caPem!);
+    const caFile = openRegistryStore({ host: reg.host, repository: 'secure/app', caFiles: [join(caDir, 'ca.pem')], credentials: creds, retry });
+    assert.deepEqual(await caFile.listTags(), ['v1']);
+    const unreadable = openRegistryStore({ host: reg.host, repository: 'secure/app', caFiles: [join(caDir, 'missing.pem')], credentials: creds, retry });
+    await assert.rejects(unreadable.listTags(), code('TLS', /--ca-cert/));
+    await Promise.all([caFile.close(), unreadable.close(), rm(caDir, { recursive: true })]);
     const anonymous = openRegistryStore({ host: reg.host, repository: 'secure/app', caCerts: [reg.caPem!], retry });
     await assert.rejects(anonymous.listTags(), code('UNAUTHORIZED', new RegExp(`${reg.host}[^]*docker login ${reg.host}`)));
     const wrong = openRegistryStore({ host: reg.host, repository: 'secure/app', caCerts: [reg.caPem!], retry, credentials: staticCredentials({ [reg.host]: { kind: 'basic', username: 'ann', password: 'nope' } }) });
