@@ -14,6 +14,8 @@ import { run } from '../exec.js';
 export interface ColdResult {
   cairnMs: number[];
   floorMs: number[];
+  /** cairn's lifecycle phase → its time in each run. */
+  cairnPhases: Record<string, number[]>;
 }
 
 async function floor(ctx: BenchContext, app: BenchApp, i: number): Promise<number> {
@@ -38,12 +40,15 @@ async function floor(ctx: BenchContext, app: BenchApp, i: number): Promise<numbe
 export async function benchCold(ctx: BenchContext, app: BenchApp): Promise<ColdResult> {
   const cairnMs: number[] = [];
   const floorMs: number[] = [];
+  const cairnPhases: Record<string, number[]> = {};
   for (let i = 0; i < ctx.runs; i++) {
     ctx.log(`${app.name}: cold build ${i + 1}/${ctx.runs}`);
     floorMs.push(await floor(ctx, app, i));
     const dir = await freshCopy(ctx, app, `cold${i}`);
-    cairnMs.push((await cairnBuild(ctx, `bench-${app.name}-cold${i}`, dir, ['--clear-cache'])).ms);
+    const built = await cairnBuild(ctx, `bench-${app.name}-cold${i}`, dir, ['--clear-cache']);
+    cairnMs.push(built.ms);
+    for (const [phase, ms] of Object.entries(built.phases)) (cairnPhases[phase] ??= []).push(ms);
     await rm(dir, { recursive: true, force: true });
   }
-  return { cairnMs, floorMs };
+  return { cairnMs, floorMs, cairnPhases };
 }
