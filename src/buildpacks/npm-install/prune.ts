@@ -39,4 +39,3 @@ export function devPackageFilter(hidden: unknown): CopyFilter | undefined {
   };
   return (rel, link) => (link === undefined ? dev.has(rel) : /(^|\/)node_modules\/\.bin\/[^/]+$/.test(rel) && inDevPackage(posix.join(posix.dirname(rel), link)));
 }
-

@@ -18,7 +18,7 @@
  *   other PID namespaces (another container sharing the cache) are left alone: their owner may be alive.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, type Dirent, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, type Stats, writeFileSync } from 'node:fs';
+import { chmodSync, type Dirent, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import { digestHex } from '../../oci/digest.js';
@@ -86,16 +86,8 @@ export async function prepareRootfs(image: Image, cacheDir: string, opts: Prepar
 /** Creates the shared host files' mount points the tree lacks (see the module comment). */
 function addMountPointFiles(tree: string): void {
   for (const file of SHARED_HOST_FILES) {
-    const parent = lstatOrUndefined(join(tree, dirname(file)));
-    if (parent?.isDirectory() && !lstatOrUndefined(join(tree, file))) writeFileSync(join(tree, file), '', { mode: 0o644, flag: 'wx' });
-  }
-}
-
-function lstatOrUndefined(p: string): Stats | undefined {
-  try {
-    return lstatSync(p);
-  } catch {
-    return undefined;
+    const parent = lstatSync(join(tree, dirname(file)), { throwIfNoEntry: false });
+    if (parent?.isDirectory() && !lstatSync(join(tree, file), { throwIfNoEntry: false })) writeFileSync(join(tree, file), '', { mode: 0o644, flag: 'wx' });
   }
 }
 
