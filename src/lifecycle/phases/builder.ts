@@ -13,7 +13,7 @@
  * 4. its outputs are validated (launch.toml, build.toml with unmet names from its plan, store.toml, every
  *    `<layer>.toml`, SBOM files against `sbom-formats`); invalid output is also a buildpack failure (51);
  * 5. layers with all types false become `<layer>.ignore`; unmet plan entries pass to the next provider;
- *    its `build = true` layers join the environment of the buildpacks after it.
+ *    its `build = true` layers join the environment of the buildpacks after it; `onBuilt` is told.
  * Then `<layers>/sbom` is filled (it is emptied first), processes are merged, labels and slices collected.
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -46,6 +46,11 @@ export interface BuilderInput extends SandboxPhaseInput {
   plan: PlanToml;
   /** Streams each buildpack's output as it runs (the log gets it at debug level once the buildpack ends). */
   onOutput?: (buildpack: ModuleIdentity, chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /**
+   * Called once per buildpack, in group order, when its outputs are read and checked and the builder is done
+   * with its folder (ignored layers renamed): the creator's export ahead starts there. Must not throw.
+   */
+  onBuilt?: (bp: BuiltBuildpack) => void;
 }
 
 export type { BuildOutcome, BuiltBuildpack, BuiltLayer } from './build-result.js';
@@ -157,7 +162,9 @@ export async function runBuilder(input: BuilderInput): Promise<BuildOutcome> {
     processes.push({ buildpackId: entry.id, processes: out.launch?.processes ?? [] });
     labels.push(...(out.launch?.labels ?? []));
     slices.push(...(out.launch?.slices ?? []));
-    built.push(builtBuildpack(entry, out));
+    const done = builtBuildpack(entry, out);
+    built.push(done);
+    input.onBuilt?.(done);
   }
 
   await copySbomFiles(dirs.host.layers, sbomCopies);

@@ -2,6 +2,9 @@
  * The creator (digest §4.1 creator): analyze → detect → restore → build → export in one process, with the
  * same functions the separate phase executables run. It leaves the image as a value; the caller writes it to
  * its outputs and then commits the cache (`commitCache`), so a failed write never advances the cache.
+ *
+ * Unlike separate phases, the creator overlaps build and export: in the sandbox, each buildpack's layers are
+ * exported while the buildpacks after it build (export-ahead.ts). The image and the cache are the same bytes.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,7 +25,9 @@ import { type BuilderInput, runBuilder } from './builder.js';
 import type { BuildOutcome } from './build-result.js';
 import { runDetector, type DetectOutcome } from './detector.js';
 import type { BuildDirs } from './dirs.js';
+import { ExportAhead } from './export-ahead.js';
 import { exportImage, type ExportInput, type ExportResult } from './exporter.js';
+import type { LayerExportContext } from './layer-export.js';
 import { restore, type RestoreResult } from './restorer.js';
 
 export interface CreateInput {
@@ -66,6 +71,8 @@ export interface CreateResult {
   restored: RestoreResult;
   built: BuildOutcome;
   exported: ExportResult;
+  /** Buildpack layers exported while later buildpacks built. */
+  exportedAhead: number;
 }
 
 export async function create(input: CreateInput): Promise<CreateResult> {
@@ -103,28 +110,45 @@ export async function create(input: CreateInput): Promise<CreateResult> {
     ...(input.skipRestore ? { skipLayers: true } : {}),
     warn,
   }));
-  const built = await step('build', () => runBuilder({ ...sandboxInput, group: detected.group, plan: detected.plan, ...(input.onBuildOutput ? { onOutput: input.onBuildOutput } : {}) }));
-  const exported = await step('export', () => exportImage({
+  const layerContext: LayerExportContext = {
     layersDir: layers,
-    appDir: input.dirs.host.app,
-    build: built,
-    runImage: analysis.runImage,
-    runImageRef: { reference: analysis.analyzed.runImage!.reference, image: input.runImage.name },
-    ...(analysis.previousImage ? { previous: { image: analysis.previousImage, metadata: analysis.analyzed.metadata } } : {}),
-    launcherPath: input.launcherPath,
-    launcherInfo: input.launcherInfo,
     uid: input.uid,
     gid: input.gid,
-    created: input.created,
-    platformApi: formatApiVersion(input.platformApi),
-    ...(input.processType ? { processType: input.processType } : {}),
-    ...(input.projectMetadata ? { projectMetadata: input.projectMetadata } : {}),
     workDir: input.workDir,
+    ...(analysis.previousImage ? { previous: { image: analysis.previousImage, metadata: analysis.analyzed.metadata } } : {}),
     restoredTrees: restored.trees,
     ...(input.knownLayer ? { knownLayer: input.knownLayer } : {}),
-    warn,
-  }));
-  return { image: exported.image, analyzed: analysis.analyzed, detected, restored, built, exported };
+  };
+  // Only the sandbox keeps a finished buildpack's layers from changing (export-ahead.ts).
+  const ahead = input.executor.kind === 'bwrap' ? new ExportAhead(layerContext) : undefined;
+  let built: BuildOutcome;
+  let exported: ExportResult;
+  try {
+    built = await step('build', () => runBuilder({
+      ...sandboxInput, group: detected.group, plan: detected.plan,
+      ...(input.onBuildOutput ? { onOutput: input.onBuildOutput } : {}),
+      ...(ahead ? { onBuilt: (bp) => ahead.built(bp) } : {}),
+    }));
+    exported = await step('export', () => exportImage({
+      ...layerContext,
+      appDir: input.dirs.host.app,
+      build: built,
+      runImage: analysis.runImage,
+      runImageRef: { reference: analysis.analyzed.runImage!.reference, image: input.runImage.name },
+      launcherPath: input.launcherPath,
+      launcherInfo: input.launcherInfo,
+      created: input.created,
+      platformApi: formatApiVersion(input.platformApi),
+      ...(input.processType ? { processType: input.processType } : {}),
+      ...(input.projectMetadata ? { projectMetadata: input.projectMetadata } : {}),
+      ...(ahead ? { ahead } : {}),
+      warn,
+    }));
+  } finally {
+    // Nothing may still be writing into the work folder once this returns or throws: the caller removes it.
+    await ahead?.settle();
+  }
+  return { image: exported.image, analyzed: analysis.analyzed, detected, restored, built, exported, exportedAhead: ahead?.started ?? 0 };
 }
 
 /**

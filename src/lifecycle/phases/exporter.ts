@@ -7,81 +7,59 @@
  * or whose folder is absent (metadata-only restore), is taken from the previous image as it is — same blob,
  * nothing re-uploaded. Every other layer is written once, deterministically, by the layer writer.
  *
+ * The creator may have exported some buildpack layers already, while later buildpacks built (`ahead`); those
+ * are taken as they are, the others are exported here (layer-export.ts).
+ *
  * The result is an Image value; writing it to a store, and committing the cache, is the caller's step.
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Digest } from '../../oci/digest.js';
 import { type Image } from '../../oci/image.js';
 import { fileLayer, type Layer } from '../../oci/layer.js';
 import { mapLimit } from '../../oci/limit.js';
-import { type LayerSource, writeLayer, writeLayerTar } from '../../oci/layer/tar-writer.js';
+import { type LayerSource, writeLayer } from '../../oci/layer/tar-writer.js';
 import { appendLayers, type Addendum, setCreated, updateContainerConfig } from '../../oci/mutate.js';
-import { gzipTarFile } from '../cache/gzip-tar.js';
-import { treeFingerprint } from '../cache/tree-fingerprint.js';
 import { ExitCode, LifecycleError } from '../exit-codes.js';
 import { type BuildMetadataToml, serializeBuildMetadataToml } from '../files/build-metadata-toml.js';
 import type { ProjectMetadataToml } from '../files/project-metadata-toml.js';
 import { escapeId } from '../ids.js';
 import { buildMetadataLabel, buildMetadataLabelOf, type LauncherInfo } from '../labels/build-metadata.js';
-import { type BuildpackLayersMetadata, type LifecycleMetadata, layersMetadataFor, lifecycleMetadataLabel } from '../labels/lifecycle-metadata.js';
+import { type BuildpackLayersMetadata, type LifecycleMetadata, lifecycleMetadataLabel } from '../labels/lifecycle-metadata.js';
 import { BUILD_METADATA_LABEL, LIFECYCLE_METADATA_LABEL, PROJECT_METADATA_LABEL } from '../labels/names.js';
 import { projectMetadataLabel } from '../labels/project-metadata.js';
-import type { TreeRecord } from '../cache/cache.js';
 import type { BuildOutcome, BuiltBuildpack, BuiltLayer } from './build-result.js';
-import type { RestoredTree } from './restorer.js';
+import type { ExportAhead } from './export-ahead.js';
 import { serializeLaunchPlan } from './launch-plan.js';
+import { type CacheCandidate, exportLayer, type LayerExportContext, type LayerJob, layerJobs, type LayerOutcome } from './layer-export.js';
 import { planSlices } from './slices.js';
 
 export const LAUNCHER_PATH = '/cnb/lifecycle/launcher';
 export const PROCESS_DIR = '/cnb/process';
 
-export interface ExportInput {
-  /** Host paths of `<layers>` and `<app>`. */
-  layersDir: string;
+export type { CacheCandidate } from './layer-export.js';
+
+export interface ExportInput extends LayerExportContext {
+  /** Host path of `<app>`. */
   appDir: string;
-  /** The paths of `<layers>` and `<app>` in the image (default /layers and /workspace). */
-  imageLayersDir?: string;
+  /** The path of `<app>` in the image (default /workspace). */
   imageAppDir?: string;
   /** The builder's output (`runBuilder`, or `readBuildResult` in a separate exporter process). */
   build: BuildOutcome;
   runImage: Image;
   /** How the run image is recorded in the label (digest reference, name, mirrors). */
   runImageRef: { reference: string; image?: string; mirrors?: string[] };
-  previous?: { image: Image; metadata: LifecycleMetadata };
   /** Host path of the launcher binary that goes into the image. */
   launcherPath: string;
   launcherInfo: LauncherInfo;
-  /** The CNB user: owner of buildpack and app layer entries. */
-  uid: number;
-  gid: number;
   /** `created` of the image and every history entry. */
   created: Date;
   platformApi: string;
   /** Overrides the buildpacks' default process (`-process-type`). */
   processType?: string;
   projectMetadata?: ProjectMetadataToml;
-  /** Folder for the layer blobs written by this export (kept until the image is written). */
-  workDir: string;
-  /** Layers the restorer moved in from the cache's kept trees (`RestoreResult.trees`). */
-  restoredTrees?: ReadonlyMap<string, RestoredTree>;
-  /**
-   * A layer with this diffID that the platform already holds (e.g. in its local store, from another image):
-   * a launch layer matching one is taken from there instead of being compressed again.
-   */
-  knownLayer?: (diffID: Digest) => Promise<Layer | undefined>;
+  /** Layers exported while the build ran, with this same context (creator only); stopped here. */
+  ahead?: ExportAhead;
   warn: (message: string) => void;
-}
-
-/** A layer the cache should keep: its uncompressed tar on disk. */
-export interface CacheCandidate {
-  buildpackId: string;
-  layer: string;
-  diffID: Digest;
-  /** Writes the layer's uncompressed tar (once asked: the cache may hold the diffID already) and gives its path. */
-  tar: () => Promise<string>;
-  /** The layer's folder as the build left it, for caches that keep folders (`Cache.keepTree`); `setid`: it has setuid/setgid entries. */
-  tree: { dir: string; setid: boolean } & TreeRecord;
 }
 
 export interface ExportResult {
@@ -112,17 +90,8 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
   const blob = () => join(input.workDir, `layer-${n++}.tar.gz`);
 
   const metadataToml = buildMetadataOf(input.build);
-  // Buildpack layers are hashed, tarred and compressed two at a time (files are read and zlib runs on the
-  // thread pool, so a second core helps); their order in the image is the group's, whatever finishes first.
-  const jobs: LayerJob[] = [];
-  for (const bp of input.build.buildpacks) {
-    const previousLayers = input.previous ? layersMetadataFor(input.previous.metadata, bp.id)?.layers ?? {} : {};
-    for (const layer of bp.layers) {
-      if (!layer.types.launch && !layer.types.cache) continue;
-      jobs.push({ bp, layer, previousSha: layer.types.launch ? previousLayers[layer.name]?.sha : undefined, blob: blob(), tar: join(input.workDir, `layer-${n++}.tar`) });
-    }
-  }
-  const outcomes = await mapLimit(jobs, LAYER_PARALLEL, (job) => exportLayer(input, imgLayers, job));
+  const jobs = input.build.buildpacks.flatMap((bp) => layerJobs(input, bp, () => `layer-${n++}`));
+  const outcomes = await exportLayers(input, jobs);
   for (const bp of input.build.buildpacks) {
     const id = bp.id;
     const launchMd: BuildpackLayersMetadata = { key: id, version: bp.version, layers: {} };
@@ -251,71 +220,20 @@ export async function exportImage(input: ExportInput): Promise<ExportResult> {
 /** Buildpack layers exported at once. */
 const LAYER_PARALLEL = 2;
 
-/** One buildpack layer to export, with the paths reserved for its blob and its tar. */
-interface LayerJob {
-  bp: BuiltBuildpack;
-  layer: BuiltLayer;
-  /** The diffID the previous image recorded for this launch layer. */
-  previousSha: string | undefined;
-  blob: string;
-  tar: string;
-}
-
-interface LayerOutcome {
-  /** The previous image's (or the platform's) layer standing in for this launch layer. */
-  reused?: Layer;
-  /** The blob this export compressed for it. */
-  compressed?: Layer;
-  cacheCandidate?: CacheCandidate;
-}
-
-async function exportLayer(input: ExportInput, imgLayers: string, job: LayerJob): Promise<LayerOutcome> {
-  const { bp, layer, previousSha } = job;
-  const { launch, cache } = layer.types;
-  const owner = { uid: input.uid, gid: input.gid };
-  const layerPath = `${imgLayers.slice(1)}/${escapeId(bp.id)}/${layer.name}`;
-  const dir = join(input.layersDir, escapeId(bp.id), layer.name);
-  const sources: LayerSource[] = [{ type: 'tree', source: dir, path: layerPath, ...owner }];
-  // A cached folder restored from the cache's kept tree and left alone by the build keeps its diffID:
-  // the stat fingerprint says so without reading a byte (tree-fingerprint.ts).
-  const writer = `${layerPath} ${owner.uid}:${owner.gid}`;
-  const seen = { setid: false };
-  const tree = layer.hasDir && cache ? { fingerprint: treeFingerprint(dir, seen), writer, setid: seen.setid } : undefined;
-  const restored = input.restoredTrees?.get(dir);
-  let diffID: Digest | undefined = tree && restored?.fingerprint === tree.fingerprint && restored.writer === writer ? restored.diffID : undefined;
-  // A layer that may be reused (the previous image's, the cache's, or one the platform holds) is first only
-  // hashed: unchanged, it then costs one tar pass and no gzip. A cached one is written as a tar on the way,
-  // which is what the cache keeps and what a changed one is gzipped from (cheaper than a second walk).
-  let tarWritten = false;
-  if (layer.hasDir && diffID === undefined && (previousSha !== undefined || cache)) {
-    diffID = (await writeLayerTar(sources, cache ? job.tar : undefined)).diffID;
-    tarWritten = cache;
-  }
-  const out: LayerOutcome = {};
-  if (launch) {
-    out.reused = reuseFromPrevious(input, previousSha, layer.hasDir ? diffID : undefined);
-    if (!out.reused && layer.hasDir && diffID !== undefined) out.reused = await input.knownLayer?.(diffID);
-    if (!out.reused && layer.hasDir) {
-      out.compressed = tarWritten ? await gzipLayerTar(job.tar, diffID!, input.workDir) : await writeSources(sources, job.blob);
-      diffID = out.compressed.diffID;
-    }
-  }
-  if (tree && diffID) {
-    const known = diffID;
-    // Written only if the cache does not hold this diffID already (commitCache).
-    const tar = tarWritten
-      ? async () => job.tar
-      : async () => ((await writeLayerTar(sources, job.tar)).diffID === known ? job.tar : changedDuringExport(bp.id, layer.name));
-    out.cacheCandidate = { buildpackId: bp.id, layer: layer.name, diffID: known, tar, tree: { dir, ...tree } };
-  }
-  return out;
-}
-
-/** A cached layer whose folder changed between its hashing and its writing: the build did not end cleanly. */
-function changedDuringExport(id: string, layer: string): never {
-  throw new LifecycleError('LIFECYCLE_FAILED', `layer "${layer}" of ${id} changed while it was exported`, {
-    phase: 'export', exitCode: ExitCode.exportError, hint: 'something is still writing into the layers folder; run the build again',
-  });
+/**
+ * The outcomes of the buildpack layers, in job order: a layer exported ahead as it came out, the others hashed,
+ * tarred and compressed here two at a time (files are read and zlib runs on the thread pool, so a second core
+ * helps). Rejects only once none of these lanes is writing.
+ */
+async function exportLayers(input: ExportInput, jobs: LayerJob[]): Promise<LayerOutcome[]> {
+  input.ahead?.stop();
+  const ahead = jobs.map((job) => input.ahead?.take(job.bp.id, job.layer.name));
+  const rest = jobs.filter((_, i) => !ahead[i]);
+  const [early, late] = await Promise.allSettled([Promise.all(ahead), mapLimit(rest, LAYER_PARALLEL, (job) => exportLayer(input, job))]);
+  if (early.status === 'rejected') throw early.reason;
+  if (late.status === 'rejected') throw late.reason;
+  let next = 0;
+  return early.value.map((outcome) => outcome ?? late.value[next++]!);
 }
 
 /** metadata.toml (digest §4.2) of a build outcome, as the config layer and the build label carry it. */
@@ -336,16 +254,6 @@ async function writeSources(sources: LayerSource[], dest: string): Promise<Layer
   return fileLayer(dest, r);
 }
 
-/**
- * The previous image's layer for a launch layer, when it can stand in: the folder is absent (metadata-only
- * restore), or the fresh layer has the diffID the previous image recorded for it.
- */
-function reuseFromPrevious(input: ExportInput, previousSha: string | undefined, freshDiffID: Digest | undefined): Layer | undefined {
-  if (!previousSha || !input.previous) return undefined;
-  if (freshDiffID !== undefined && freshDiffID !== previousSha) return undefined;
-  return input.previous.image.layers.find((l) => l.diffID === previousSha);
-}
-
 /** The previous image's layer with the same diffID as a fresh one, so unchanged layers keep their blob. */
 function reuseByDiffID(input: ExportInput, fresh: Layer): Layer {
   return input.previous?.image.layers.find((l) => l.diffID === fresh.diffID) ?? fresh;
@@ -356,12 +264,6 @@ function missingLaunchLayer(bp: BuiltBuildpack, layer: BuiltLayer): LifecycleErr
     phase: 'export', exitCode: ExitCode.exportError, buildpack: { id: bp.id, version: bp.version },
     hint: 'the buildpack must recreate the layer folder when the previous image does not have it',
   });
-}
-
-/** The gzip blob of a layer tar already on disk (the same bytes the layer writer gives: same level, same header). */
-async function gzipLayerTar(tarPath: string, diffID: Digest, workDir: string): Promise<Layer> {
-  const gz = await gzipTarFile(tarPath, diffID, workDir);
-  return fileLayer(gz.path, gz);
 }
 
 async function isDir(p: string): Promise<boolean> {

@@ -2,7 +2,8 @@
  * The creator end to end over the bwrap sandbox: detect, restore, build and export a small app, then
  * build it again with nothing changed. The second build restores the cache, reuses every launch layer by
  * diffID (the launch-only layer from the previous image, without its folder), writes no new blob to the
- * store, and gives the same image digest. Changing the app's key rebuilds the layers.
+ * store, and gives the same image digest. Changing the app's key rebuilds the layers. Layers exported ahead,
+ * while later buildpacks build, give the image and cache a plain export of the same folders gives.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { validate } from '../../../src/oci/validate.js';
 import { openVolumeCache } from '../../../src/lifecycle/cache/volume-cache.js';
 import { compileLauncherOnHost } from '../../../src/lifecycle/launcher/compile.js';
 import { commitCache, create, type CreateInput } from '../../../src/lifecycle/phases/creator.js';
+import { exportImage } from '../../../src/lifecycle/phases/exporter.js';
 import { SANDBOX_DIRS } from '../../../src/lifecycle/phases/dirs.js';
 import { makeTestImage } from '../../helpers/make-image.js';
 import { needTool } from '../../helpers/tools.js';
@@ -105,6 +107,56 @@ test('a rebuild with nothing changed restores the cache, reuses every layer and 
     await w.cleanup();
   }
 });
+
+test('layers exported while later buildpacks build give the image and cache of a plain export', async (t) => {
+  if (!needTool(t, 'bwrap', 'cc')) return;
+  const launcher = join(base, 'launcher-ahead');
+  await compileLauncherOnHost(launcher);
+  const w = await makeWork();
+  try {
+    const r = await buildKeepingLayers(w, launcher, ['test/greeter', 'test/victim', 'test/observer']);
+    assert.ok(r.exportedAhead >= 1, 'the first buildpack\'s layers were exported during the build');
+    const plain = await exportImage({
+      layersDir: w.dirs.host.layers,
+      uid: r.input.uid,
+      gid: r.input.gid,
+      workDir: await mkdtemp(join(base, 'plain-')),
+      appDir: w.dirs.host.app,
+      build: r.built,
+      runImage: await loadImage(r.store, 'run:v1'),
+      runImageRef: { reference: r.analyzed.runImage!.reference, image: 'test/run:v1' },
+      launcherPath: launcher,
+      launcherInfo: r.input.launcherInfo,
+      created: r.input.created,
+      platformApi: '0.15',
+      warn: (m) => assert.fail(m),
+    });
+    assert.equal(r.image.digest, plain.image.digest, 'same image');
+    assert.deepEqual(r.exported.cacheLayers.map((l) => [l.buildpackId, l.layer, l.diffID]), plain.cacheLayers.map((l) => [l.buildpackId, l.layer, l.diffID]), 'same cache layers');
+    assert.deepEqual(r.exported.cacheMetadata, plain.cacheMetadata);
+  } finally {
+    await w.cleanup();
+  }
+});
+
+/** One create() of a fresh app, leaving `<layers>` as the build left it (no cache commit). */
+async function buildKeepingLayers(w: Work, launcher: string, group: string[]) {
+  await writeFile(join(w.dirs.host.app, 'greeting.txt'), 'world');
+  const store = await openLayoutStore(join(base, 'store-ahead'), { create: true });
+  await makeTestImage(store, 'run:v1', { layers: [[{ path: 'etc/os-release', content: 'ID=test\nVERSION_ID=1\n' }]], runtime: { User: '1000:1000' } });
+  const input: CreateInput = {
+    ...w.input,
+    order: order(group),
+    runImage: { store, ref: 'run:v1', name: 'test/run:v1' },
+    cache: await openVolumeCache(join(base, 'cache-ahead'), { warn: () => undefined }),
+    launcherPath: launcher,
+    launcherInfo: { version: '0.1.0', source: { git: { repository: 'cairn', commit: 'test' } } },
+    created: new Date('1980-01-01T00:00:01Z'),
+    platform: { os: 'linux', architecture: 'amd64' },
+    workDir: await mkdtemp(join(base, 'work-')),
+  };
+  return { ...(await create(input)), store, input };
+}
 
 test('a build-time secret (platform env var, binding) reaches no layer, config, label or cache', async (t) => {
   if (!needTool(t, 'bwrap', 'cc')) return;
