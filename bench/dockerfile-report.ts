@@ -60,7 +60,7 @@ export function dockerfileReport(r: DockerfileBench): { markdown: string; svg: s
     md.push('**4. Cold build** (fresh copy, empty build cache) against fetching node 16 + npm 8 and running `npm ci`' + (rb.app === 'large' ? ' + `npm run build`' : '') + ' with an empty npm cache.', '');
     md.push(...timesTable({ 'cairn build': cold.cairnMs, 'node + npm + npm ci': cold.floorMs }, ['cairn build', 'node + npm + npm ci']), '');
     md.push(`Goal ≤ 1.2× the floor: ${verdict(coldRatio <= 1.2, `${coldRatio.toFixed(2)}×`)}.`, '');
-    md.push(`cairn's lifecycle phases (medians): ${profile(cold.cairnPhases)}. The floor makes no image and keeps no cache; cairn's export writes the image's new layers and the build cache's layer tars, from which the next build restores.`, '');
+    md.push(`cairn's lifecycle phases (medians): ${profile(cold.cairnPhases)}. The floor makes no image and keeps no cache; cairn's export writes the image's new layers and the build cache's layer tars, from which the next build restores. Each buildpack's layers are exported while the buildpacks after it build, so part of that work falls in the build phase.`, '');
     bars(`${rb.app}: cold build`, { cairn: cold.cairnMs, 'node+npm+npm ci': cold.floorMs }, ['cairn', 'node+npm+npm ci']);
 
     const size = r.size[rb.app]!;
