@@ -148,7 +148,9 @@ export async function create(input: CreateInput): Promise<CreateResult> {
     // Nothing may still be writing into the work folder once this returns or throws: the caller removes it.
     await ahead?.settle();
   }
-  return { image: exported.image, analyzed: analysis.analyzed, detected, restored, built, exported, exportedAhead: ahead?.started ?? 0 };
+  const exportedAhead = ahead?.started ?? 0;
+  input.log('debug', `export: ${exportedAhead} buildpack layer(s) exported while later buildpacks built`);
+  return { image: exported.image, analyzed: analysis.analyzed, detected, restored, built, exported, exportedAhead };
 }
 
 /**
