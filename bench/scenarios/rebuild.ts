@@ -2,12 +2,18 @@
  * Scenarios 1 and 2 of issue 8, per app: a no-op rebuild with everything warm, and a rebuild after a one-line
  * source change. cairn rebuilds the same image name (its build cache and previous image are warm); the
  * baselines rebuild Dockerfile A and C with podman's layer cache and with the warm private dockerd.
- * Runs are interleaved (each tool once per run) so all see the same machine load.
+ * Runs are interleaved (each tool once per run) so all see the same machine load. For an app with a build
+ * script, each change run also times that script alone (`npm run build` with node 16, in an installed copy
+ * with the same change): what any tool that runs it cannot go below.
  */
-import { appendFile } from 'node:fs/promises';
+import { appendFile, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchApp } from '../dockerfiles.js';
 import { type BenchContext, cairnBuild, freshCopy } from '../context.js';
+import { fetchNode16 } from '../node16.js';
+
+/** The series of the build script run alone, in `change`. */
+export const BUILD_SCRIPT_ALONE = 'npm run build alone';
 
 export interface RebuildResult {
   app: string;
@@ -51,6 +57,7 @@ export async function benchRebuild(ctx: BenchContext, app: BenchApp): Promise<Re
     await cairn(noop, noopPhases);
     for (const e of ctx.engines) for (const kind of ['C', 'A']) push(noop, `${e.name} ${kind}`, await e.build(context, `Dockerfile.${kind}`, engineTag(app, kind)));
   }
+  const script = app.build ? await installedCopy(ctx, app) : undefined;
   for (let i = 0; i < ctx.runs; i++) {
     ctx.log(`${app.name}: one-line change ${i + 1}/${ctx.runs}`);
     const line = `// bench change ${i + 1}\n`;
@@ -58,6 +65,19 @@ export async function benchRebuild(ctx: BenchContext, app: BenchApp): Promise<Re
     await appendFile(join(context, app.changeFile), line);
     await cairn(change, changePhases);
     for (const e of ctx.engines) for (const kind of ['C', 'A']) push(change, `${e.name} ${kind}`, await e.build(context, `Dockerfile.${kind}`, engineTag(app, kind)));
+    if (script) {
+      await appendFile(join(script.dir, app.changeFile), line);
+      push(change, BUILD_SCRIPT_ALONE, (await script.node16.npm(['run', 'build'], script.dir)).ms);
+    }
   }
   return { app: app.name, firstMs, noop, change, noopPhases, changePhases, cairnDir, cairnImage };
+}
+
+/** A copy of the app with its dependencies installed by node 16's npm, and its build script run once. */
+async function installedCopy(ctx: BenchContext, app: BenchApp) {
+  const dir = await freshCopy(ctx, app, 'script');
+  const node16 = await fetchNode16(await mkdtemp(join(ctx.work, 'script-tools-')), await mkdtemp(join(ctx.work, 'script-npm-cache-')));
+  await node16.npm(['ci', '--no-audit', '--no-fund'], dir);
+  await node16.npm(['run', 'build'], dir);
+  return { dir, node16 };
 }
