@@ -26,7 +26,7 @@ export interface LayerExportContext {
   layersDir: string;
   /** The path of `<layers>` in the image (default /layers). */
   imageLayersDir?: string;
-  /** The CNB user: owner of buildpack layer entries. */
+  /** The CNB user: owner of the layer entries. */
   uid: number;
   gid: number;
   /** Folder for the blobs and tars written (kept until the image is written and the cache committed). */
@@ -70,7 +70,7 @@ export interface LayerOutcome {
   cacheCandidate?: CacheCandidate;
 }
 
-/** The jobs for a buildpack's launch and cache layers, in its layer order; `name(i)` names their files in workDir. */
+/** The jobs for a buildpack's launch and cache layers, in its layer order; each call of `name` names one job's files in workDir. */
 export function layerJobs(ctx: LayerExportContext, bp: BuiltBuildpack, name: () => string): LayerJob[] {
   const previousLayers = ctx.previous ? layersMetadataFor(ctx.previous.metadata, bp.id)?.layers ?? {} : {};
   return bp.layers.filter((l) => l.types.launch || l.types.cache).map((layer) => {
