@@ -13,6 +13,7 @@
  * lists it. A manifest whose last tag moves elsewhere or is deleted is left to `gc()`.
  */
 import { mkdir, open, readdir, readFile, stat, utimes } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { type Readable, pipeline } from 'node:stream';
 import { type Digest, parseDigest, sha256, VerifyingStream, verifyBytes } from '../../digest.js';
 import { CairnError, messageOf } from '../../errors.js';
@@ -68,22 +69,27 @@ export class LayoutStore implements Store {
 
   /** @internal Checks the folder is a layout, creating it when asked. */
   async init(create: boolean): Promise<void> {
+    if (create && (await readOptional(this.paths.ociLayout)) === undefined) await this.create();
     const layout = await readOptional(this.paths.ociLayout);
-    if (layout !== undefined) {
-      checkLayoutFile(layout, this.name);
-      if ((await readOptional(this.paths.index)) === undefined) {
-        throw new CairnError('STORE_CORRUPT', `${this.name} has an oci-layout file but no index.json`, { hint: 'the layout was damaged; restore index.json or recreate the layout' });
-      }
-      return;
-    }
-    if (!create) {
+    if (layout === undefined) {
       throw new CairnError('NOT_FOUND', `${this.name} is not an OCI image layout (no oci-layout file)`, {
         hint: 'check the path; cairn creates a layout only when writing to it',
       });
     }
-    // What an interrupted creation can leave behind.
-    const leftovers = new Set(['blobs', INDEX_FILE, LOCK_FILE, `${LOCK_FILE}.break`]);
-    const entries = (await readdir(this.dir).catch(() => [] as string[])).filter((e) => !leftovers.has(e) && !isTempName(e));
+    checkLayoutFile(layout, this.name);
+    if ((await readOptional(this.paths.index)) === undefined) {
+      throw new CairnError('STORE_CORRUPT', `${this.name} has an oci-layout file but no index.json`, { hint: 'the layout was damaged; restore index.json or recreate the layout' });
+    }
+  }
+
+  /**
+   * Makes a missing or empty folder a layout. Other processes may be creating the same layout at the same
+   * moment (builds sharing one CAIRN_HOME), so what they write is expected here, `oci-layout` included: one
+   * may finish between our check for it and our listing of the folder.
+   */
+  private async create(): Promise<void> {
+    const expected = new Set([basename(this.paths.ociLayout), 'blobs', INDEX_FILE, LOCK_FILE, `${LOCK_FILE}.break`]);
+    const entries = (await readdir(this.dir).catch(() => [] as string[])).filter((e) => !expected.has(e) && !isTempName(e));
     if (entries.length > 0) {
       throw new CairnError('INVALID_ARGUMENT', `${this.dir} is not empty and not an OCI image layout`, {
         hint: 'write the layout to a new or empty folder',

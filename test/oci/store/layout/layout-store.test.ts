@@ -1,6 +1,7 @@
 /** Layout specifics beyond the conformance suite: opening, index.json shape, garbage collection. */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import fsPromises, { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -34,6 +35,29 @@ test('opening: a missing layout is NOT_FOUND unless created; a foreign non-empty
   assert.deepEqual(await (await openLayoutStore(store.dir, { create: true })).listTags(), ['kept']);
   await rm(join(store.dir, 'index.json'));
   await assert.rejects(openLayoutStore(store.dir), (e) => isCairnError(e, 'STORE_CORRUPT'));
+});
+
+test('opening with create: a layout another process finishes between our check and our listing is accepted', async (t) => {
+  // Builds sharing a CAIRN_HOME create its store at the same moment. The interleaving that once failed
+  // ("not empty and not an OCI image layout") is made exact here: the first listing of the folder lets
+  // another opener create the whole layout first.
+  const dir = join(await tempDir(t), 'l');
+  await mkdir(dir);
+  const realReaddir = fsPromises.readdir;
+  let raced = false;
+  t.mock.method(fsPromises, 'readdir', async (...args: Parameters<typeof realReaddir>) => {
+    if (!raced && args[0] === dir) {
+      raced = true;
+      await openLayoutStore(dir, { create: true });
+    }
+    return realReaddir(...args);
+  });
+  syncBuiltinESMExports();
+  t.after(() => syncBuiltinESMExports());
+  const store = await openLayoutStore(dir, { create: true });
+  assert.ok(raced, 'the listing ran, with the other opener inside it');
+  assert.deepEqual(await store.listTags(), []);
+  assert.deepEqual((await realReaddir(dir)).sort(), ['blobs', 'index.json', 'oci-layout']);
 });
 
 test('index.json: one entry per tag; an unnamed entry for an untagged manifest until it is tagged or listed by an index', async (t) => {
