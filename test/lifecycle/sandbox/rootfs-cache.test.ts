@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { digestHex } from '../../../src/oci/digest.js';
 import type { Image } from '../../../src/oci/image.js';
-import { prepareRootfs, removeReadOnlyTree } from '../../../src/lifecycle/sandbox/rootfs-cache.js';
-import { countingImage, makeToolsImage } from './tools-image.js';
+import { PRUNE_AFTER_MS, prepareRootfs, removeReadOnlyTree } from '../../../src/lifecycle/sandbox/rootfs-cache.js';
+import { baseEntries, countingImage, makeToolsImage } from './tools-image.js';
 
 describe('prepareRootfs', () => {
   let image: Image;
@@ -70,7 +70,7 @@ describe('prepareRootfs', () => {
     const [a, b, c] = await Promise.all([prepareRootfs(counted.image, cache), prepareRootfs(counted.image, cache), prepareRootfs(counted.image, cache)]);
     assert.equal(a, b);
     assert.equal(b, c);
-    assert.deepEqual(readdirSync(cache), [digestHex(image.digest)]);
+    assert.deepEqual(readdirSync(cache).sort(), [digestHex(image.digest), `${digestHex(image.digest)}.used`]);
     assert.equal(readFileSync(join(a, 'etc/new.txt'), 'utf8'), 'from layer 2\n');
     assert.equal(counted.opened(), 3 * image.layers.length, 'each call extracted its own copy; the losers were dropped');
   });
@@ -89,7 +89,7 @@ describe('prepareRootfs', () => {
       prepareRootfs(image, cache),
     ]);
     assert.equal(child.stdout, mine);
-    assert.deepEqual(readdirSync(cache), [digestHex(image.digest)]);
+    assert.deepEqual(readdirSync(cache).sort(), [digestHex(image.digest), `${digestHex(image.digest)}.used`]);
   });
 
   it('removes temp folders left by a crash, and only those', async () => {
@@ -119,6 +119,75 @@ describe('prepareRootfs', () => {
     assert.equal(existsSync(deadTemp), false);
     assert.ok(existsSync(live));
     assert.ok(existsSync(foreign));
+  });
+
+  it('removes the trees no preparation handed out for 7 days when it extracts a new one, and only those', async () => {
+    const cache = join(work, 'prune');
+    const day = 24 * 3_600_000;
+    const t0 = Date.now();
+    const at = (ms: number) => () => new Date(ms);
+    const variant = (text: string) => makeToolsImage([baseEntries(), [{ path: 'etc/variant.txt', type: 'file', content: text }]]);
+    const [old, recent, fresh] = await Promise.all([variant('old'), variant('recent'), variant('fresh')]);
+    const mtimeOf = (p: string) => Math.round(lstatSync(p).mtimeMs);
+
+    const oldRoot = await prepareRootfs(old, cache, { now: at(t0) });
+    assert.equal(mtimeOf(`${oldRoot}.used`), t0, 'the tree is marked used when extracted');
+    // Handed out again within the hour: the mark is not rewritten; later it is.
+    await prepareRootfs(old, cache, { now: at(t0 + 1_800_000) });
+    assert.equal(mtimeOf(`${oldRoot}.used`), t0);
+    const recentRoot = await prepareRootfs(recent, cache, { now: at(t0 + day) });
+    await prepareRootfs(recent, cache, { now: at(t0 + 5 * day) });
+    assert.equal(mtimeOf(`${recentRoot}.used`), t0 + 5 * day, 'a reuse after more than an hour refreshes the mark');
+    // A tree extracted by a cairn that wrote no marks counts from its folder's ctime (now, in real time).
+    const legacy = join(cache, 'a'.repeat(64));
+    mkdirSync(join(legacy, 'etc'), { recursive: true });
+    chmodSync(join(legacy, 'etc'), 0o555); // a folder a non-root user could not empty as it is
+    // Marks without a tree: an old one is dropped, a young one (an extraction about to rename) stays.
+    const orphanOld = join(cache, `${'b'.repeat(64)}.used`);
+    const orphanYoung = join(cache, `${'c'.repeat(64)}.used`);
+    writeFileSync(orphanOld, '');
+    writeFileSync(orphanYoung, '');
+    utimesSync(orphanOld, new Date(t0 - 30 * day), new Date(t0 - 30 * day));
+    utimesSync(orphanYoung, new Date(t0 + 8 * day), new Date(t0 + 8 * day));
+    const legacyCtime = lstatSync(legacy).ctimeMs;
+
+    const freshRoot = await prepareRootfs(fresh, cache, { now: at(Math.max(t0 + PRUNE_AFTER_MS + day, legacyCtime + PRUNE_AFTER_MS + 1)) });
+    const hex = (root: string) => root.slice(cache.length + 1);
+    assert.deepEqual(readdirSync(cache).sort(), [hex(freshRoot), `${hex(freshRoot)}.used`, hex(recentRoot), `${hex(recentRoot)}.used`, `${'c'.repeat(64)}.used`].sort());
+    assert.equal(readFileSync(join(recentRoot, 'etc/variant.txt'), 'utf8'), 'recent');
+    assert.equal(existsSync(oldRoot), false);
+    assert.equal(existsSync(legacy), false);
+  });
+
+  it('prunes nothing that was handed out within 7 days, and no tree on reuse', async () => {
+    const cache = join(work, 'no-prune');
+    const day = 24 * 3_600_000;
+    const t0 = Date.now();
+    const [a, b] = await Promise.all([makeToolsImage([baseEntries(), [{ path: 'etc/v', type: 'file', content: 'a' }]]), makeToolsImage([baseEntries(), [{ path: 'etc/v', type: 'file', content: 'b' }]])]);
+    const rootA = await prepareRootfs(a, cache, { now: () => new Date(t0) });
+    // Reusing a tree prunes nothing, however old the others are.
+    const rootB = await prepareRootfs(b, cache, { now: () => new Date(t0 + day) });
+    assert.ok(await prepareRootfs(b, cache, { now: () => new Date(t0 + 30 * day) }));
+    assert.ok(existsSync(rootA));
+    // A new extraction at 6 days 23 hours after A's last use keeps A.
+    removeReadOnlyTree(rootB);
+    await prepareRootfs(b, cache, { now: () => new Date(t0 + PRUNE_AFTER_MS - 3_600_000) });
+    assert.ok(existsSync(join(rootA, 'etc/v')));
+    assert.ok(existsSync(join(rootB, 'etc/v')));
+  });
+
+  it('uses a kept tree as it is when its use cannot be recorded, with a warning', async () => {
+    const cache = join(work, 'unmarkable');
+    const counted = countingImage(image);
+    const root = await prepareRootfs(counted.image, cache);
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(`${root}.used`, old, old);
+    mkdirSync(join(cache, '.lock')); // the lock cannot be taken (as root, permissions would not stop it)
+    const warnings: string[] = [];
+    assert.equal(await prepareRootfs(counted.image, cache, { onWarning: (w) => warnings.push(w) }), root);
+    assert.equal(counted.opened(), image.layers.length, 'not extracted again');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /cannot mark .* used, using it as it is/);
   });
 
   it('leaves nothing behind when aborted', async () => {
