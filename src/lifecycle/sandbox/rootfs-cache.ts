@@ -64,7 +64,7 @@ export async function prepareRootfs(image: Image, cacheDir: string, opts: Prepar
   const hex = digestHex(image.digest);
   const target = join(cacheDir, hex);
   const now = opts.now ?? (() => new Date());
-  if (await takeKeptTree(cacheDir, hex, now, opts.onWarning)) return target;
+  if (await useKeptTree(cacheDir, hex, now, opts.onWarning)) return target;
   try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   } catch (e) {
@@ -113,7 +113,7 @@ export async function prepareRootfs(image: Image, cacheDir: string, opts: Prepar
  * the lock, so that a pruning either ran before (the tree is gone: false) or sees the fresh mark. A cache
  * folder cairn cannot write to (made read-only by its owner) is used as it is: nothing prunes it either.
  */
-async function takeKeptTree(cacheDir: string, hex: string, now: () => Date, onWarning?: (message: string) => void): Promise<boolean> {
+async function useKeptTree(cacheDir: string, hex: string, now: () => Date, onWarning?: (message: string) => void): Promise<boolean> {
   const target = join(cacheDir, hex);
   const mark = lstatSync(`${target}${MARK_SUFFIX}`, { throwIfNoEntry: false });
   if (mark && now().getTime() - mark.mtimeMs < MARK_REFRESH_MS) return isDir(target);

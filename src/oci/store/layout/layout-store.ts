@@ -13,7 +13,6 @@
  * lists it. A manifest whose last tag moves elsewhere or is deleted is left to `gc()`.
  */
 import { mkdir, open, readdir, readFile, stat, utimes } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { type Readable, pipeline } from 'node:stream';
 import { type Digest, parseDigest, sha256, VerifyingStream, verifyBytes } from '../../digest.js';
 import { CairnError, messageOf } from '../../errors.js';
@@ -26,7 +25,7 @@ import { collectGarbage, type GcOptions, type GcResult } from './gc.js';
 import { checkRefName, emptyIndex, isDigestRef, findDigest, findTag, parseLayoutIndex, serializeLayoutIndex, tagsOf, withManifest, withoutTag } from './index-json.js';
 import { withFileLock } from './lock.js';
 import { MAX_MANIFEST_BYTES, manifestRefs, sniffManifestType } from './manifest-refs.js';
-import { INDEX_FILE, LAYOUT_VERSION, LOCK_FILE, type LayoutPaths, layoutPaths } from './paths.js';
+import { INDEX_FILE, LAYOUT_VERSION, LOCK_FILE, OCI_LAYOUT_FILE, type LayoutPaths, layoutPaths } from './paths.js';
 import { blobNotFound, manifestNotFound } from './store-errors.js';
 import { type LayoutReport, validateLayout } from './validate-layout.js';
 
@@ -88,7 +87,7 @@ export class LayoutStore implements Store {
    * may finish between our check for it and our listing of the folder.
    */
   private async create(): Promise<void> {
-    const expected = new Set([basename(this.paths.ociLayout), 'blobs', INDEX_FILE, LOCK_FILE, `${LOCK_FILE}.break`]);
+    const expected = new Set([OCI_LAYOUT_FILE, 'blobs', INDEX_FILE, LOCK_FILE, `${LOCK_FILE}.break`]);
     const entries = (await readdir(this.dir).catch(() => [] as string[])).filter((e) => !expected.has(e) && !isTempName(e));
     if (entries.length > 0) {
       throw new CairnError('INVALID_ARGUMENT', `${this.dir} is not empty and not an OCI image layout`, {

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { type Digest, digestHex } from '../../digest.js';
 
-const OCI_LAYOUT_FILE = 'oci-layout';
+export const OCI_LAYOUT_FILE = 'oci-layout';
 export const INDEX_FILE = 'index.json';
 export const LOCK_FILE = 'index.json.lock';
 /** The only `imageLayoutVersion` the spec defines. */

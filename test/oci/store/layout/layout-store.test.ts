@@ -45,7 +45,7 @@ test('opening with create: a layout another process finishes between our check a
   await mkdir(dir);
   const realReaddir = fsPromises.readdir;
   let raced = false;
-  t.mock.method(fsPromises, 'readdir', async (...args: Parameters<typeof realReaddir>) => {
+  const mocked = t.mock.method(fsPromises, 'readdir', async (...args: Parameters<typeof realReaddir>) => {
     if (!raced && args[0] === dir) {
       raced = true;
       await openLayoutStore(dir, { create: true });
@@ -53,7 +53,10 @@ test('opening with create: a layout another process finishes between our check a
     return realReaddir(...args);
   });
   syncBuiltinESMExports();
-  t.after(() => syncBuiltinESMExports());
+  t.after(() => {
+    mocked.mock.restore();
+    syncBuiltinESMExports();
+  });
   const store = await openLayoutStore(dir, { create: true });
   assert.ok(raced, 'the listing ran, with the other opener inside it');
   assert.deepEqual(await store.listTags(), []);
