@@ -32,16 +32,17 @@ export async function freshCopy(ctx: BenchContext, app: BenchApp, label: string)
 }
 
 /**
- * `cairn build IMAGE --path DIR` with cairn's default builder; returns the wall time, the digest and the
- * lifecycle's phase times (from its `===> PHASE done in S s` lines), the profile of where the time goes.
+ * `cairn build IMAGE --path DIR` with cairn's default builder; returns the wall time, the digest, the
+ * lifecycle's phase times (from its `===> PHASE done in S s` lines), the profile of where the time goes, and
+ * how many bin/builds ran (its `building ID@VERSION` lines).
  */
-export async function cairnBuild(ctx: BenchContext, image: string, dir: string, extra: string[] = []): Promise<{ ms: number; digest: string; phases: Record<string, number> }> {
+export async function cairnBuild(ctx: BenchContext, image: string, dir: string, extra: string[] = []): Promise<{ ms: number; digest: string; phases: Record<string, number>; binBuilds: number }> {
   const r = await ctx.bench.cairn(['build', image, '--path', dir, '--builder', BUILDER, '--build-ca-cert', ctx.bench.caCert, ...extra]);
   const digest = /digest (sha256:[0-9a-f]{64})/.exec(r.stdout)?.[1];
   if (!digest) throw new Error(`cairn build printed no digest:\n${r.stdout}`);
   const phases: Record<string, number> = {};
   for (const m of r.stderr.matchAll(/^===> (\w+) done in ([\d.]+) s$/gm)) phases[m[1]!.toLowerCase()] = Number(m[2]) * 1000;
-  return { ms: r.ms, digest, phases };
+  return { ms: r.ms, digest, phases, binBuilds: r.stderr.match(/^building \S+@\S+$/gm)?.length ?? 0 };
 }
 
 /** Bytes a client sent to the registry through the proxy since `from` (an index into its records). */

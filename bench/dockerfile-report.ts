@@ -53,6 +53,8 @@ export function dockerfileReport(r: DockerfileBench): { markdown: string; svg: s
     md.push(`cairn's lifecycle phases (medians; the rest is the CLI's start-up, reading the builder and writing the image): no-op ${Object.keys(rb.noopPhases).length ? profile(rb.noopPhases) : 'none (nothing changed: the lifecycle does not run)'}; change ${profile(rb.changePhases)}.`, '');
     const ss = r.sandboxStart;
     md.push(`One process start in the build sandbox, as each bin/detect and bin/build starts (median of ${ss.nodeMs.length}): bwrap + the builder's \`node -e 0\` ${seconds(median(ss.nodeMs))}, bwrap + \`/bin/true\` ${seconds(median(ss.trueMs))}. The build phase runs one bin/build per buildpack of the group, one after the other.`, '');
+    const floor = median(ss.cliMs) + rb.changeBinBuilds * median(ss.nodeMs);
+    md.push(`Process start-up alone, under the change figure: the CLI with its build code loaded (\`cairn build --help\`, median of ${ss.cliMs.length}) ${seconds(median(ss.cliMs))}, plus ${rb.changeBinBuilds} bin/builds × one sandboxed Node.js start: ${seconds(floor)}, ${(floor / changeC).toFixed(2)}× podman C. The other ${seconds(change - floor)} are the buildpacks' own work and the lifecycle's: detection, restoring and checking the cached layers, export and the image write.`, '');
     const alone = rb.change[BUILD_SCRIPT_ALONE];
     if (alone) {
       const ms = median(alone);

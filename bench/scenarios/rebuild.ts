@@ -25,6 +25,8 @@ export interface RebuildResult {
   /** cairn's lifecycle phase → times, for the no-op and the change rebuilds. */
   noopPhases: Record<string, number[]>;
   changePhases: Record<string, number[]>;
+  /** How many bin/builds a change rebuild ran (one per buildpack of the group). */
+  changeBinBuilds: number;
   /** The folder cairn builds from, and its image name (the later scenarios reuse both). */
   cairnDir: string;
   cairnImage: string;
@@ -47,10 +49,12 @@ export async function benchRebuild(ctx: BenchContext, app: BenchApp): Promise<Re
   const change: Record<string, number[]> = {};
   const noopPhases: Record<string, number[]> = {};
   const changePhases: Record<string, number[]> = {};
+  let changeBinBuilds = 0;
   const cairn = async (series: Record<string, number[]>, phases: Record<string, number[]>) => {
     const r = await cairnBuild(ctx, cairnImage, cairnDir);
     push(series, 'cairn', r.ms);
     for (const [phase, ms] of Object.entries(r.phases)) push(phases, phase, ms);
+    if (series === change) changeBinBuilds = r.binBuilds;
   };
   for (let i = 0; i < ctx.runs; i++) {
     ctx.log(`${app.name}: no-op rebuild ${i + 1}/${ctx.runs}`);
@@ -70,7 +74,7 @@ export async function benchRebuild(ctx: BenchContext, app: BenchApp): Promise<Re
       push(change, BUILD_SCRIPT_ALONE, (await script.node16.npm(['run', 'build'], script.dir)).ms);
     }
   }
-  return { app: app.name, firstMs, noop, change, noopPhases, changePhases, cairnDir, cairnImage };
+  return { app: app.name, firstMs, noop, change, noopPhases, changePhases, changeBinBuilds, cairnDir, cairnImage };
 }
 
 /** A copy of the app with its dependencies installed by node 16's npm, and its build script run once. */

@@ -1,9 +1,10 @@
 /**
- * The floor under every lifecycle phase that runs buildpacks: one process start in the sandbox, as bin/detect
- * and bin/build start — bwrap over the default builder's root filesystem, then the builder's Node.js
- * (`/cnb/runtime/node/bin/node -e 0`, the runtime cairn's buildpacks run on). Beside it, bwrap alone
- * (`/bin/true`). A rebuild runs every buildpack's bin/build in sequence, so the change rebuild cannot be
- * quicker than (buildpacks in the group) × this, plus detection.
+ * The start-up floor under a rebuild. One process start in the sandbox, as bin/detect and bin/build start:
+ * bwrap over the default builder's root filesystem, then the builder's Node.js (`/cnb/runtime/node/bin/node
+ * -e 0`, the runtime cairn's buildpacks run on); beside it, bwrap alone (`/bin/true`). And the CLI's own
+ * start, with the build command's code loaded (`cairn build --help`). A rebuild starts the CLI once and runs
+ * every buildpack's bin/build in sequence, so a change rebuild cannot be quicker than the CLI's start plus
+ * (bin/builds in the group) × a sandboxed Node.js start.
  */
 import { join } from 'node:path';
 import { loadImage } from '../../src/oci/image.js';
@@ -18,6 +19,8 @@ export interface SandboxStartResult {
   nodeMs: number[];
   /** bwrap + `/bin/true`, per start. */
   trueMs: number[];
+  /** `cairn build --help`, per start: Node.js and the build command's code, loaded as a build loads them. */
+  cliMs: number[];
 }
 
 export async function benchSandboxStart(ctx: BenchContext, starts = 20): Promise<SandboxStartResult> {
@@ -32,11 +35,12 @@ export async function benchSandboxStart(ctx: BenchContext, starts = 20): Promise
     if (r.code !== 0) throw new Error(`${argv.join(' ')} exited with ${r.code} in the sandbox: ${r.output}`);
     return performance.now() - t0;
   };
-  const result: SandboxStartResult = { nodeMs: [], trueMs: [] };
+  const result: SandboxStartResult = { nodeMs: [], trueMs: [], cliMs: [] };
   await once(['/bin/true']); // the executor's one-time preparation is not a start
   for (let i = 0; i < starts; i++) {
     result.nodeMs.push(await once(['/cnb/runtime/node/bin/node', '-e', '0']));
     result.trueMs.push(await once(['/bin/true']));
+    result.cliMs.push((await ctx.bench.cairn(['build', '--help'])).ms);
   }
   return result;
 }
