@@ -54,7 +54,11 @@ export async function benchRebuild(ctx: BenchContext, app: BenchApp): Promise<Re
     const r = await cairnBuild(ctx, cairnImage, cairnDir);
     push(series, 'cairn', r.ms);
     for (const [phase, ms] of Object.entries(r.phases)) push(phases, phase, ms);
-    if (series === change) changeBinBuilds = r.binBuilds;
+    if (series === change) {
+      // The start-up floor counts them: a change rebuild runs at least one, so none means cairn's output changed.
+      if (r.binBuilds === 0) throw new Error(`a change rebuild of ${app.name} printed no "building ID@VERSION" line`);
+      changeBinBuilds = r.binBuilds;
+    }
   };
   for (let i = 0; i < ctx.runs; i++) {
     ctx.log(`${app.name}: no-op rebuild ${i + 1}/${ctx.runs}`);
