@@ -50,15 +50,12 @@ export async function benchRebuild(ctx: BenchContext, app: BenchApp): Promise<Re
   const noopPhases: Record<string, number[]> = {};
   const changePhases: Record<string, number[]> = {};
   let changeBinBuilds = 0;
-  const cairn = async (series: Record<string, number[]>, phases: Record<string, number[]>) => {
+  /** One cairn rebuild into `series` and `phases`; returns how many bin/builds it ran. */
+  const cairn = async (series: Record<string, number[]>, phases: Record<string, number[]>): Promise<number> => {
     const r = await cairnBuild(ctx, cairnImage, cairnDir);
     push(series, 'cairn', r.ms);
     for (const [phase, ms] of Object.entries(r.phases)) push(phases, phase, ms);
-    if (series === change) {
-      // The start-up floor counts them: a change rebuild runs at least one, so none means cairn's output changed.
-      if (r.binBuilds === 0) throw new Error(`a change rebuild of ${app.name} printed no "building ID@VERSION" line`);
-      changeBinBuilds = r.binBuilds;
-    }
+    return r.binBuilds;
   };
   for (let i = 0; i < ctx.runs; i++) {
     ctx.log(`${app.name}: no-op rebuild ${i + 1}/${ctx.runs}`);
@@ -71,7 +68,9 @@ export async function benchRebuild(ctx: BenchContext, app: BenchApp): Promise<Re
     const line = `// bench change ${i + 1}\n`;
     await appendFile(join(cairnDir, app.changeFile), line);
     await appendFile(join(context, app.changeFile), line);
-    await cairn(change, changePhases);
+    changeBinBuilds = await cairn(change, changePhases);
+    // The start-up floor counts them: a change rebuild runs at least one, so none means cairn's output changed.
+    if (changeBinBuilds === 0) throw new Error(`a change rebuild of ${app.name} printed no "building ID@VERSION" line`);
     for (const e of ctx.engines) for (const kind of ['C', 'A']) push(change, `${e.name} ${kind}`, await e.build(context, `Dockerfile.${kind}`, engineTag(app, kind)));
     if (script) {
       await appendFile(join(script.dir, app.changeFile), line);
